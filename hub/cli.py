@@ -1,0 +1,119 @@
+"""`bms-hub run | check-config | --version`: the command line, with readable logs on stderr."""
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from hub import __version__
+from hub.config import ConfigError, HubConfig, LogLevel, default_config, load_config
+from hub.core import Hub
+from hub.http.app import create_app
+
+_LOGGER = logging.getLogger("hub")
+EXIT_CONFIG = 2
+EXIT_RUNTIME = 1
+# SIGTERM must end the process within 5 s even with clients connected.
+_SHUTDOWN_TIMEOUT_S = 3.0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="bms-hub", description="BMS Hub building-automation supervisor")
+    parser.add_argument("--version", action="version", version=f"bms-hub {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the hub (the embedded default config when no --config)")
+    run.add_argument("--config", type=Path, help="YAML configuration file")
+    run.add_argument("--data-dir", type=Path, help="where the hub keeps its data (overrides data_dir)")
+    run.add_argument("--port", type=int, help="HTTP port, 0 for any free port (overrides http.port)")
+    run.add_argument("--log-level", choices=[level.value for level in LogLevel], help="overrides log_level")
+    check = commands.add_parser("check-config", help="validate a configuration file and report every problem")
+    check.add_argument("config", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `bms-hub` console script."""
+    args = build_parser().parse_args(argv)
+    if args.command == "check-config":
+        return _check_config(args.config)
+    return _run(args)
+
+
+def _check_config(path: Path) -> int:
+    try:
+        load_config(path)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"{path}: configuration is valid")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config) if args.config else default_config()
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return EXIT_CONFIG
+    config = _apply_overrides(config, args)
+    _configure_logging(config.log_level)
+    try:
+        asyncio.run(serve(config))
+    except OSError as err:
+        _LOGGER.error("cannot start: %s", err)
+        return EXIT_RUNTIME
+    except RuntimeError as err:
+        _LOGGER.error("cannot start: %s", err)
+        return EXIT_RUNTIME
+    return 0
+
+
+def _apply_overrides(config: HubConfig, args: argparse.Namespace) -> HubConfig:
+    changes: dict[str, object] = {}
+    if args.data_dir is not None:
+        changes["data_dir"] = args.data_dir
+    if args.log_level is not None:
+        changes["log_level"] = LogLevel(args.log_level)
+    if args.port is not None:
+        changes["http"] = dataclasses.replace(config.http, port=args.port)
+    return dataclasses.replace(config, **changes)
+
+
+def _configure_logging(level: LogLevel) -> None:
+    logging.basicConfig(
+        level=level.value.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # amqtt and transitions narrate every packet and state change at INFO.
+    for noisy in ("amqtt", "transitions"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+async def serve(config: HubConfig) -> None:
+    """Run the hub until SIGTERM or SIGINT, then stop it cleanly."""
+    hub = Hub(config)
+    runner = web.AppRunner(create_app(hub), handle_signals=False, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, config.http.host, config.http.port)
+        try:
+            await site.start()
+        except OSError as err:
+            raise OSError(err.errno, f"cannot listen on {config.http.host}:{config.http.port}: {err.strerror}") from err
+        port = runner.addresses[0][1]
+        _LOGGER.info("BMS Hub %s listening on http://%s:%s (MQTT over WebSocket at /mqtt)", __version__, config.http.host, port)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        _LOGGER.info("stopping")
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,393 @@
+"""The hub's configuration: frozen dataclasses, the voluptuous schema, and `load_config()`.
+
+Every problem in a config file is reported at once, each as `file:line: key: message`,
+so a user fixes the whole file in one pass instead of one error per run. Line numbers
+come from `hub.yaml_loader`, which remembers where every key and value was written.
+"""
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import voluptuous as vol
+
+from hub.mqtt.topics import topic_filter_problem
+from hub.yaml_loader import Mark, MarkedDict, Problem, Unresolved, iter_problems, load_yaml, locate
+
+
+class LogLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class MqttUser:
+    username: str
+    password: str = field(repr=False)  # plaintext from config or !secret; never logged
+    publish: tuple[str, ...] = ()  # topic filters this user may publish to (MQTT wildcards + and #)
+    subscribe: tuple[str, ...] = ()  # topic filters this user may subscribe to / receive from
+    deny: tuple[str, ...] = ()  # filters refused for both, overriding the allow rules
+
+
+@dataclass(frozen=True)
+class TcpListenerConfig:
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 1883
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    users: tuple[MqttUser, ...] = ()
+    allow_anonymous: bool = False
+    tcp: TcpListenerConfig = TcpListenerConfig()
+    max_packet_size: int = 262144  # bytes; a bigger packet disconnects the client
+    connect_timeout: float = 10.0  # s a client has to send CONNECT after opening
+    client_queue_limit: int = 1000  # per-client outgoing QoS 0 messages queued before dropping
+    qos1_backlog_limit: int = 1000  # per-client unacknowledged+queued QoS 1 before disconnect
+    heartbeat_interval: float = 30.0  # s between status/heartbeat messages
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    host: str = "0.0.0.0"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class IdentityConfig:
+    org_id: str | None = None
+    site_id: str | None = None
+    iot_device_id: str | None = None
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    data_dir: Path = Path("data")
+    log_level: LogLevel = LogLevel.INFO
+    http: HttpConfig = HttpConfig()
+    mqtt: MqttConfig = MqttConfig()
+    identity: IdentityConfig = IdentityConfig()
+    integrations: Mapping[str, Any] = field(default_factory=dict)  # domain -> raw config (issue 3)
+    source: Path | None = None  # the file it was loaded from; None for the embedded default
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem in a config file, pointing at the line to fix."""
+
+    file: Path
+    line: int | None
+    key: str  # e.g. "mqtt.users[0].password"; empty for the whole file
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else str(self.file)
+        return ": ".join(part for part in (where, self.key, self.message) if part)
+
+
+class ConfigError(Exception):
+    """The config cannot be used; `issues` holds every problem found, in file order."""
+
+    def __init__(self, issues: list[ConfigIssue] | tuple[ConfigIssue, ...]) -> None:
+        self.issues = tuple(issues)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(str(issue) for issue in self.issues)
+
+
+# Which dataclass each mapping in the file becomes ("*" is any list index). Used for
+# "did you mean" hints and by the test that checks config.example.yaml documents every key.
+SECTIONS: dict[tuple[str, ...], type] = {
+    (): HubConfig,
+    ("http",): HttpConfig,
+    ("identity",): IdentityConfig,
+    ("mqtt",): MqttConfig,
+    ("mqtt", "tcp"): TcpListenerConfig,
+    ("mqtt", "users", "*"): MqttUser,
+}
+
+
+# --- validators: each raises "expected ..." and `_issue()` appends what was given ---
+
+
+def integer(minimum: int, maximum: int | None = None) -> Callable[[Any], int]:
+    """Validate an int in a range (YAML `true` is not an int here)."""
+    wanted = f"int between {minimum} and {maximum}" if maximum is not None else f"int >= {minimum}"
+
+    def validate(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise vol.Invalid(f"expected {wanted}")
+        if value < minimum or (maximum is not None and value > maximum):
+            raise vol.Invalid(f"expected {wanted}")
+        return value
+
+    return validate
+
+
+def seconds(minimum: float, maximum: float) -> Callable[[Any], float]:
+    """Validate a duration in seconds, int or float."""
+
+    def validate(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not minimum <= value <= maximum:
+            raise vol.Invalid(f"expected a number of seconds between {minimum:g} and {maximum:g}")
+        return float(value)
+
+    return validate
+
+
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise vol.Invalid("expected true or false")
+    return value
+
+
+def string(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise vol.Invalid("expected a non-empty string")
+    return value
+
+
+def directory(value: Any) -> Path:
+    """Validate a folder path; a relative one is made relative to the config file later."""
+    return Path(string(value)).expanduser()
+
+
+def identifier(value: Any) -> str | None:
+    """Validate an id used in MQTT topics: no '/', '+' or '#' can slip in."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", value):
+        raise vol.Invalid("expected 1 to 64 letters, digits, '_' or '-'")
+    return value
+
+
+def topic_filter(value: Any) -> str:
+    if not isinstance(value, str):
+        raise vol.Invalid("expected an MQTT topic filter (a string such as 'site/+/temp/#')")
+    problem = topic_filter_problem(value)
+    if problem:
+        raise vol.Invalid(f"expected an MQTT topic filter ({problem})")
+    return value
+
+
+def log_level(value: Any) -> LogLevel:
+    if isinstance(value, str) and value.lower() in set(LogLevel):
+        return LogLevel(value.lower())
+    raise vol.Invalid(f"expected one of {', '.join(LogLevel)}")
+
+
+def each(validator: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """Validate every item of a list (a single value counts as a one-item list).
+
+    Unlike voluptuous' own list schema, this reports the errors of *every* item.
+    """
+
+    def validate(value: Any) -> tuple[Any, ...]:
+        items = [] if value is None else value if isinstance(value, list) else [value]
+        out, errors = [], []
+        for index, item in enumerate(items):
+            try:
+                out.append(validator(item))
+            except vol.MultipleInvalid as exc:
+                exc.prepend([index])
+                errors.extend(exc.errors)
+            except vol.Invalid as exc:
+                exc.prepend([index])
+                errors.append(exc)
+        if errors:
+            raise vol.MultipleInvalid(errors)
+        return tuple(out)
+
+    return validate
+
+
+def section(schema: vol.Schema, build: Callable[..., Any]) -> Callable[[Any], Any]:
+    """Validate a mapping (empty when left blank) and build its dataclass."""
+    return vol.All(lambda value: {} if value is None else value, schema, lambda valid: build(**valid))
+
+
+def mqtt_users(value: Any) -> tuple[MqttUser, ...]:
+    """Validate the users; refuse two with one name (the broker could not tell them apart)."""
+    errors = []
+    try:
+        users = each(section(USER_SCHEMA, MqttUser))(value)
+    except vol.MultipleInvalid as exc:
+        errors.extend(exc.errors)
+    seen: dict[str, int] = {}
+    for index, user in enumerate(value if isinstance(value, list) else []):
+        name = user.get("username") if isinstance(user, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            hidden = isinstance(user, MarkedDict) and "username" in user.secret_keys
+            shown = "" if hidden else f" '{name}'"
+            message = f"duplicate username{shown}, already used by users[{seen[name]}]"
+            errors.append(vol.Invalid(message, [index, "username"]))
+        seen.setdefault(name, index)
+    if errors:
+        raise vol.MultipleInvalid(errors)
+    return users
+
+
+def integrations(value: Any) -> Mapping[str, Any]:
+    """Accept any mapping of domain -> config for now; each integration validates its own."""
+    if value is None:
+        return MappingProxyType({})
+    if not isinstance(value, dict):
+        raise vol.Invalid("expected a mapping of integration domain -> its config")
+    errors = [
+        vol.Invalid("unknown key: an integration domain is lower-case letters, digits and '_'", [key])
+        for key in value
+        if not isinstance(key, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", key)
+    ]
+    if errors:
+        raise vol.MultipleInvalid(errors)
+    return MappingProxyType(dict(value))
+
+
+# --- schema, built from small shared pieces ---
+
+PORT = integer(1, 65535)
+HOST = string
+TOPIC_FILTERS = each(topic_filter)
+
+LISTENER_SCHEMA = vol.Schema({vol.Optional("host"): HOST, vol.Optional("port"): PORT})
+
+USER_SCHEMA = vol.Schema(
+    {
+        vol.Required("username"): string,
+        vol.Required("password"): string,
+        vol.Optional("publish"): TOPIC_FILTERS,
+        vol.Optional("subscribe"): TOPIC_FILTERS,
+        vol.Optional("deny"): TOPIC_FILTERS,
+    }
+)
+
+MQTT_SCHEMA = vol.Schema(
+    {
+        vol.Optional("users"): mqtt_users,
+        vol.Optional("allow_anonymous"): boolean,
+        vol.Optional("tcp"): section(
+            LISTENER_SCHEMA.extend({vol.Optional("enabled"): boolean}), TcpListenerConfig
+        ),
+        vol.Optional("max_packet_size"): integer(1024, 268_435_455),
+        vol.Optional("connect_timeout"): seconds(0.1, 3600),
+        vol.Optional("client_queue_limit"): integer(1),
+        vol.Optional("qos1_backlog_limit"): integer(1),
+        vol.Optional("heartbeat_interval"): seconds(1, 86400),
+    }
+)
+
+IDENTITY_SCHEMA = vol.Schema(
+    {vol.Optional(key): identifier for key in ("org_id", "site_id", "iot_device_id")}
+)
+
+CONFIG_SCHEMA = vol.Schema(
+    {
+        vol.Optional("data_dir"): directory,
+        vol.Optional("log_level"): log_level,
+        vol.Optional("http"): section(LISTENER_SCHEMA, HttpConfig),
+        vol.Optional("identity"): section(IDENTITY_SCHEMA, IdentityConfig),
+        vol.Optional("mqtt"): section(MQTT_SCHEMA, MqttConfig),
+        vol.Optional("integrations"): integrations,
+    }
+)
+
+
+# --- loading ---
+
+
+def default_config() -> HubConfig:
+    """Return the config used when no file is given: data in ./data, HTTP on 8080, no MQTT users."""
+    return HubConfig()
+
+
+def load_config(path: Path | str) -> HubConfig:
+    """Load, check and return the config in `path`; raise ConfigError listing every problem."""
+    path = Path(path)
+    raw, files = load_yaml(path)
+    issues: list[ConfigIssue] = []
+    seen: set[Problem] = set()  # a broken secrets.yaml is reported once, not once per !secret
+    for where, problem in iter_problems(raw):
+        if problem not in seen:
+            seen.add(problem)
+            issues.append(
+                ConfigIssue(problem.mark.file, problem.mark.line, locate(raw, where).key, problem.message)
+            )
+    valid: dict[str, Any] = {}
+    if not isinstance(raw, Unresolved):
+        try:
+            valid = CONFIG_SCHEMA(MarkedDict() if raw is None else raw)
+        except vol.MultipleInvalid as exc:
+            issues.extend(issue for error in exc.errors if (issue := _issue(error, raw, path)))
+    if issues:
+        order = {file: index for index, file in reversed(list(enumerate(files)))}
+        ranked = sorted(issues, key=lambda i: (order.get(i.file, len(order)), i.line or 0, i.key))
+        raise ConfigError(ranked)
+    data_dir = valid.pop("data_dir", HubConfig.data_dir)
+    source = path.resolve()
+    return HubConfig(**valid, data_dir=source.parent / data_dir, source=source)
+
+
+def _issue(error: vol.Invalid, raw: Any, path: Path) -> ConfigIssue | None:
+    """Turn one voluptuous error into a ConfigIssue at the line the user must change."""
+    where = locate(raw, error.path)
+    message = error.error_message
+    if message == "extra keys not allowed":
+        mark, message = where.key_mark, _unknown_key(error.path)
+    elif message == "required key not provided":
+        mark, message = where.key_mark, "required key missing"
+    else:
+        if isinstance(where.value, Unresolved):
+            return None  # the load problem behind it is already reported
+        mark = where.value_mark
+        message = message.replace("expected a dictionary", "expected a mapping")
+        if message.startswith("expected") and where.exists:
+            message += f", got {_describe(where.value, where.secret)}"
+    mark = mark or Mark(path, None)
+    return ConfigIssue(mark.file, mark.line, where.key, message)
+
+
+def _unknown_key(path: list[Any]) -> str:
+    shape = tuple("*" if isinstance(part, int) else part for part in path[:-1])
+    known = SECTIONS.get(shape)
+    if known is None:
+        return "unknown key"
+    allowed = [f.name for f in fields(known) if f.name != "source"]
+    close = difflib.get_close_matches(str(path[-1]), allowed, n=1)
+    return (
+        f"unknown key (did you mean '{close[0]}'?)"
+        if close
+        else f"unknown key (expected one of: {', '.join(allowed)})"
+    )
+
+
+def _describe(value: Any, secret: bool) -> str:
+    """Say what was given, in YAML terms; a secret's value is never shown."""
+    kind = (
+        "a mapping" if isinstance(value, dict)
+        else "a list" if isinstance(value, list)
+        else "nothing" if value is None
+        else "true/false" if isinstance(value, bool)
+        else "a number" if isinstance(value, int | float)
+        else "a string" if isinstance(value, str)
+        else f"a {type(value).__name__}"
+    )  # fmt: skip
+    if secret:
+        return f"{kind} from !secret (value hidden)"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    if isinstance(value, int | float):
+        return str(value)
+    return kind

@@ -1,0 +1,27 @@
+"""The aiohttp application: every route on one port, and the hub's life cycle tied to the app's."""
+
+from aiohttp import web
+
+from hub.core import Hub
+from hub.http import api
+from hub.http.keys import HUB_KEY
+
+
+async def _start_hub(app: web.Application) -> None:
+    await app[HUB_KEY].start()
+
+
+async def _stop_hub(app: web.Application) -> None:
+    # on_shutdown, not cleanup: open /mqtt WebSockets would otherwise hold shutdown for its full timeout.
+    await app[HUB_KEY].stop()
+
+
+def create_app(hub: Hub) -> web.Application:
+    """Build the application for `hub`; starting the app starts the hub."""
+    app = web.Application()
+    app[HUB_KEY] = hub
+    app.router.add_get("/mqtt", hub.broker.handle_websocket)
+    app.add_routes(api.routes)
+    app.on_startup.append(_start_hub)
+    app.on_shutdown.append(_stop_hub)
+    return app
