@@ -36,4 +36,3 @@ class Bus:
                 except Exception:
                     self.handler_errors += 1
                     _LOGGER.exception("bus handler %r failed on %s", handler, type(event).__name__)
-

@@ -106,9 +106,16 @@ async def serve(config: HubConfig) -> None:
         try:
             await site.start()
         except OSError as err:
-            raise OSError(err.errno, f"cannot listen on {config.http.host}:{config.http.port}: {err.strerror}") from err
+            raise OSError(
+                err.errno, f"cannot listen on {config.http.host}:{config.http.port}: {err.strerror}"
+            ) from err
         port = runner.addresses[0][1]
-        _LOGGER.info("BMS Hub %s listening on http://%s:%s (MQTT over WebSocket at /mqtt)", __version__, config.http.host, port)
+        _LOGGER.info(
+            "BMS Hub %s listening on http://%s:%s (MQTT over WebSocket at /mqtt)",
+            __version__,
+            config.http.host,
+            port,
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

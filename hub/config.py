@@ -124,9 +124,9 @@ def integer(minimum: int, maximum: int | None = None) -> Callable[[Any], int]:
     wanted = f"int between {minimum} and {maximum}" if maximum is not None else f"int >= {minimum}"
 
     def validate(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise vol.Invalid(f"expected {wanted}")
-        if value < minimum or (maximum is not None and value > maximum):
+        if maximum is not None and value > maximum:
             raise vol.Invalid(f"expected {wanted}")
         return value
 
@@ -192,17 +192,16 @@ def each(validator: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
     """
 
     def validate(value: Any) -> tuple[Any, ...]:
-        items = [] if value is None else value if isinstance(value, list) else [value]
+        if value is None:
+            return ()
+        single = not isinstance(value, list)
         out, errors = [], []
-        for index, item in enumerate(items):
+        for index, item in enumerate([value] if single else value):
             try:
                 out.append(validator(item))
-            except vol.MultipleInvalid as exc:
-                exc.prepend([index])
-                errors.extend(exc.errors)
             except vol.Invalid as exc:
-                exc.prepend([index])
-                errors.append(exc)
+                exc.prepend([] if single else [index])  # a lone value's errors point at it
+                errors.extend(exc.errors if isinstance(exc, vol.MultipleInvalid) else [exc])
         if errors:
             raise vol.MultipleInvalid(errors)
         return tuple(out)
@@ -335,7 +334,7 @@ def load_config(path: Path | str) -> HubConfig:
         raise ConfigError(ranked)
     data_dir = valid.pop("data_dir", HubConfig.data_dir)
     source = path.resolve()
-    return HubConfig(**valid, data_dir=source.parent / data_dir, source=source)
+    return HubConfig(**valid, data_dir=(source.parent / data_dir).resolve(), source=source)
 
 
 def _issue(error: vol.Invalid, raw: Any, path: Path) -> ConfigIssue | None:

@@ -12,7 +12,7 @@ from hub.identity import Identity, load_identity
 from hub.mqtt.access import BrokerAccess, ConfigUserAccess
 from hub.mqtt.broker import EmbeddedBroker
 from hub.mqtt.status import StatusPublisher
-from hub.supervisor import Backoff, Supervisor
+from hub.supervisor import DEFAULT_BACKOFF, Backoff, Supervisor
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -33,7 +33,9 @@ class HubStopping:
 class Hub:
     """One hub process: bus, health, supervised tasks, the embedded broker and the status topics."""
 
-    def __init__(self, config: HubConfig, backoff: Backoff = Backoff(), access: BrokerAccess | None = None) -> None:
+    def __init__(
+        self, config: HubConfig, backoff: Backoff = DEFAULT_BACKOFF, access: BrokerAccess | None = None
+    ) -> None:
         self.config = config
         self.version = __version__
         self.bus = Bus()
@@ -77,4 +79,3 @@ class Hub:
         await self.supervisor.stop()
         await self.broker.stop()
         _LOGGER.info("hub stopped")
-

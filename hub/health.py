@@ -38,7 +38,8 @@ class HealthReport:
         return {
             "status": str(self.status),
             "components": {
-                name: {"status": str(health.status), **health.detail} for name, health in self.components.items()
+                name: {"status": str(health.status), **health.detail}
+                for name, health in self.components.items()
             },
         }
 
@@ -70,5 +71,7 @@ class HealthRegistry:
             except Exception as err:
                 _LOGGER.exception("health check %s failed", name)
                 components[name] = ComponentHealth(HealthStatus.DOWN, {"error": repr(err)})
-        worst = max((c.status for c in components.values()), key=_SEVERITY.__getitem__, default=HealthStatus.OK)
+        worst = max(
+            (c.status for c in components.values()), key=_SEVERITY.__getitem__, default=HealthStatus.OK
+        )
         return HealthReport(worst, components)

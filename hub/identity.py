@@ -41,7 +41,8 @@ def load_identity(config: IdentityConfig, data_dir: Path) -> Identity:
         "iot_device_id": "hub-" + secrets.token_hex(4),
     }
     values = {
-        key: getattr(config, key) or stored.get(key) or generated[key] for key in ("org_id", "site_id", "iot_device_id")
+        key: getattr(config, key) or stored.get(key) or generated[key]
+        for key in ("org_id", "site_id", "iot_device_id")
     }
     identity = Identity(**values)
     if asdict(identity) != stored:

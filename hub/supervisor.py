@@ -23,6 +23,9 @@ class Backoff:
     degraded_after: int = 3
 
 
+DEFAULT_BACKOFF = Backoff()
+
+
 @dataclass
 class TaskState:
     """What health shows for one supervised task."""
@@ -43,7 +46,7 @@ class TaskState:
 class Supervisor:
     """Runs long-lived coroutines for the hub and keeps them alive until stop()."""
 
-    def __init__(self, backoff: Backoff = Backoff()) -> None:
+    def __init__(self, backoff: Backoff = DEFAULT_BACKOFF) -> None:
         self._backoff = backoff
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._states: dict[str, TaskState] = {}

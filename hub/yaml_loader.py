@@ -12,6 +12,7 @@ and its syntax error messages are clearer (they name the offending character).
 """
 
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,7 +218,7 @@ def _load_file(path: Path, ctx: _Context, in_secrets: bool) -> tuple[Any, Mark]:
         document_mark = Mark(path, node.start_mark.line + 1)
         return loader.construct_document(node), document_mark
     except yaml.MarkedYAMLError as exc:
-        return Unresolved(_syntax_problem(path, exc)), document_mark
+        return Unresolved(_syntax_problem(path, exc, hide_values=in_secrets)), document_mark
     except yaml.YAMLError as exc:
         return Unresolved(Problem(Mark(path, 1), f"invalid YAML: {exc}")), document_mark
     finally:
@@ -225,8 +226,8 @@ def _load_file(path: Path, ctx: _Context, in_secrets: bool) -> tuple[Any, Mark]:
         ctx.stack.pop()
 
 
-def _syntax_problem(path: Path, exc: yaml.MarkedYAMLError) -> Problem:
-    """Turn a PyYAML error into one line, without quoting the file (it may hold secrets)."""
+def _syntax_problem(path: Path, exc: yaml.MarkedYAMLError, hide_values: bool) -> Problem:
+    """Turn a PyYAML error into one line, without the file's text when it holds secrets."""
     problem_line = exc.problem_mark.line + 1 if exc.problem_mark else 1
     context_line = exc.context_mark.line + 1 if exc.context_mark else None
     # A scanner error ("while scanning a simple key") starts where the bad token starts;
@@ -241,6 +242,8 @@ def _syntax_problem(path: Path, exc: yaml.MarkedYAMLError) -> Problem:
         message += "; use spaces, not tabs, for indentation"
     elif any(text in (exc.problem or "") for text in ("expected <block end>", "did not find expected key")):
         message += "; check the indentation"
+    if hide_values:  # e.g. "found undefined alias 'hunter2'"; keep short tokens like ':' and '\t'
+        message = re.sub(r"'[^'<][^']{2,}'", "'...'", message)
     return Problem(Mark(path, line), message)
 
 
@@ -268,7 +271,7 @@ def locate(root: Any, path: Sequence[Any]) -> Location:
             key_mark = value_mark = node.item_marks[part]
             secret = secret or part in node.secret_items
             node = node[part]
-        elif isinstance(node, MarkedDict) and _hashable(part) and part in node:
+        elif isinstance(node, MarkedDict) and part in node:
             key += f".{part}" if key else str(part)
             key_mark, value_mark = node.key_marks[part], node.value_marks[part]
             secret = secret or part in node.secret_keys
@@ -284,26 +287,26 @@ def locate(root: Any, path: Sequence[Any]) -> Location:
     return Location(key, key_mark, value_mark if exists else key_mark, node, exists, secret)
 
 
-def iter_problems(root: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Problem]]:
+def iter_problems(root: Any) -> Iterator[tuple[tuple[Any, ...], Problem]]:
     """Yield (path, problem) for every `Unresolved` value and duplicate key under `root`."""
-    if isinstance(root, Unresolved):
-        yield path, root.problem
-    elif isinstance(root, MarkedDict):
-        for key, here, first in root.duplicates:
+    visited: set[int] = set()  # YAML aliases share containers: walk each once, not exponentially
+
+    def walk(node: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], Problem]]:
+        if isinstance(node, Unresolved):
+            yield path, node.problem
+        if not isinstance(node, MarkedDict | MarkedList) or id(node) in visited:
+            return
+        visited.add(id(node))
+        if isinstance(node, MarkedList):
+            for index, value in enumerate(node):
+                yield from walk(value, (*path, index))
+            return
+        for key, here, first in node.duplicates:
             yield (*path, key), Problem(here, f"duplicate key (first defined at line {first.line})")
-        for key, value in root.items():
-            yield from iter_problems(value, (*path, key))
-    elif isinstance(root, MarkedList):
-        for index, value in enumerate(root):
-            yield from iter_problems(value, (*path, index))
+        for key, value in node.items():
+            yield from walk(value, (*path, key))
 
-
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
+    return walk(root, ())
 
 
 def _display(path: Path, root_dir: Path) -> str:

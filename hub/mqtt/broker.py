@@ -75,7 +75,9 @@ class EmbeddedBroker:
                 self._tcp_server = await asyncio.start_server(self._serve_tcp, tcp.host, tcp.port)
             except OSError as err:
                 await self._broker.shutdown()
-                raise OSError(err.errno, f"MQTT TCP listener cannot bind {tcp.host}:{tcp.port}: {err.strerror}") from err
+                raise OSError(
+                    err.errno, f"MQTT TCP listener cannot bind {tcp.host}:{tcp.port}: {err.strerror}"
+                ) from err
             self.tcp_port = self._tcp_server.sockets[0].getsockname()[1]
             _LOGGER.info("MQTT TCP listener on %s:%s", tcp.host, self.tcp_port)
 

@@ -151,10 +151,10 @@ class ClientConnection(BrokerProtocolHandler):
         keep_alive = self.session.keep_alive if self.session else 0
         timeout = keep_alive * self._limits.keepalive_factor if keep_alive > 0 else None
         result: DisconnectPacket | None = None
+        reader.idle_timeout = timeout
         try:
             while True:
-                async with asyncio.timeout(timeout):
-                    packet = await reader.read_packet(self._limits.max_packet_size)
+                packet = await reader.read_packet(self._limits.max_packet_size)
                 if packet is None:
                     break
                 first, body = packet

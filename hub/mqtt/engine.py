@@ -18,7 +18,7 @@ Defects (each has a regression test in tests/mqtt/test_amqtt_fixes.py):
    session's outbox (`hub.mqtt.outbox`) and are resent, with DUP, on reconnect.
 5. Anonymous persistent sessions were never kept, and a persistent reconnect that took over
    a still-connected clean session kept the old clean-session flag (so the session was
-   deleted later). The flag is updated on take-over (`_initialize_client_session`) and
+   deleted later). The flag is updated on take-over (`_take_session`) and
    `is_anonymous` is never set, so every clean-session-false session is kept alike. The
    take-over also no longer lets the old connection's exit mark the new one disconnected.
 6. Refused subscriptions: the ACL (`hub.mqtt.access`) has deny rules, and a refused filter
@@ -45,6 +45,7 @@ from amqtt.broker import Broker, RetainedApplicationMessage
 from amqtt.contexts import Action, BrokerConfig
 from amqtt.errors import AMQTTError, MQTTError, NoDataError
 from amqtt.events import BrokerEvents
+from amqtt.mqtt.connack import BAD_USERNAME_PASSWORD, NOT_AUTHORIZED, ConnackPacket
 from amqtt.mqtt.disconnect import DisconnectPacket
 from amqtt.mqtt.subscribe import SubscribePacket
 from amqtt.mqtt.unsubscribe import UnsubscribePacket
@@ -63,6 +64,19 @@ _LOGGER = logging.getLogger(__name__)
 _PRINCIPAL_KEY = "bms_hub.principal"
 _SUBACK_FAILURE = 0x80
 _MATCH_CACHE_LIMIT = 50_000
+_RESUMED_FIELDS = (
+    "clean_session",
+    "will_flag",
+    "will_message",
+    "will_topic",
+    "will_qos",
+    "will_retain",
+    "keep_alive",
+    "username",
+    "password",
+    "remote_address",
+    "remote_port",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,34 +111,47 @@ class HubBroker(Broker):
 
     # -- connecting ----------------------------------------------------------------------
 
-    async def _client_connected(self, listener_name: str, reader: ReaderAdapter, writer: WriterAdapter) -> None:
+    async def _client_connected(
+        self, listener_name: str, reader: ReaderAdapter, writer: WriterAdapter
+    ) -> None:
         """Serve one connection until it ends; a misbehaving client never affects others."""
         self.stats.connections_total += 1
+        try:
+            await self._connect_and_serve(reader, writer)  # type: ignore[arg-type]
+        finally:
+            await _close_quietly(writer)
+
+    async def _connect_and_serve(self, reader: PacketReader, writer: WriterAdapter) -> None:
         peer = writer.get_peer_info()
         try:
-            handler, session = await self._read_connect(reader, writer)  # type: ignore[arg-type]
+            handler, incoming = await self._read_connect(reader, writer)
         except TimeoutError:
             self.stats.connect_timeouts += 1
-            _LOGGER.warning("MQTT connection from %s sent no CONNECT within %gs", peer, self.limits.connect_timeout)
-            await _close_quietly(writer)
+            _LOGGER.warning(
+                "MQTT connection from %s sent no CONNECT within %gs", peer, self.limits.connect_timeout
+            )
             return
         except (ProtocolViolation, MQTTError, AMQTTError, NoDataError) as err:
             self.stats.protocol_errors += 1
             _LOGGER.warning("MQTT connection from %s refused: %s", peer, err or type(err).__name__)
-            await _close_quietly(writer)
             return
         if handler is None:
-            await _close_quietly(writer)
             return
         try:
-            await self._handle_client_session(reader, writer, session, handler, None, listener_name)  # type: ignore[arg-type]
+            await self._serve(handler, incoming, reader, writer)
+        except asyncio.CancelledError:
+            # The listener's task was cancelled (aiohttp cancels a handler whose peer vanished):
+            # end the session as a lost connection, will included, before letting go.
+            if handler.session is not None:
+                await asyncio.shield(self._handle_disconnect(handler.session, handler, None))
+            raise
         finally:
             await handler.stop()
 
     async def _read_connect(
         self, reader: PacketReader, writer: WriterAdapter
     ) -> tuple[ClientConnection | None, Session]:
-        """Read and validate the first packet, which must be a CONNECT within the time limit."""
+        """Read the first packet, which must be a valid CONNECT within the time limit."""
         async with asyncio.timeout(self.limits.connect_timeout):
             packet = await reader.read_packet(self.limits.max_packet_size)
             if packet is None:
@@ -132,66 +159,32 @@ class HubBroker(Broker):
             first, body = packet
             if first != 0x10:
                 raise ProtocolViolation(f"first packet is not CONNECT (byte 0x{first:02x})")
-            remote = writer.get_peer_info() or ("?", 0)
-            return await self._initialize_client_session(
-                BufferReader(full_packet(first, body)), writer, remote[0], remote[1]
+            connect_reader = BufferReader(full_packet(first, body))
+            handler, incoming = await ClientConnection.init_from_connect(
+                connect_reader, writer, self.plugins_manager
             )
-
-    async def _initialize_client_session(  # type: ignore[override]
-        self, reader: ReaderAdapter, writer: WriterAdapter, remote_address: str, remote_port: int
-    ) -> tuple[ClientConnection, Session]:
-        """amqtt's session lookup, plus fix 5: a take-over updates the clean-session flag."""
-        handler, incoming = await ClientConnection.init_from_connect(reader, writer, self.plugins_manager)
-        handler.bind(self, self.limits)
-        if incoming.clean_session:
-            if incoming.client_id:
-                await self._delete_session(incoming.client_id)
-            else:
-                incoming.client_id = gen_client_id()
-            incoming.parent = 0
+            handler.bind(self, self.limits)
             return handler, incoming
-        existing = self._sessions.get(incoming.client_id)  # type: ignore[arg-type]
-        if existing is None:
-            incoming.parent = 0
-            return handler, incoming
-        session = existing[0]
-        for name in ("will_flag", "will_message", "will_topic", "will_qos", "will_retain", "keep_alive"):
-            setattr(session, name, getattr(incoming, name))
-        session.username, session.password = incoming.username, incoming.password
-        session.remote_address, session.remote_port = incoming.remote_address, incoming.remote_port
-        session.clean_session = False
-        session.parent = 1
-        return handler, session
 
-    async def _handle_client_session(  # type: ignore[override]
-        self,
-        reader: ReaderAdapter,
-        writer: WriterAdapter,
-        session: Session,
-        handler: ClientConnection,
-        server: Any,
-        listener_name: str,
+    async def _serve(
+        self, handler: ClientConnection, incoming: Session, reader: ReaderAdapter, writer: WriterAdapter
     ) -> None:
-        """Authenticate, take over an older connection of the same client, then serve."""
-        principal = await self._authenticate_principal(session)
-        handler.attach(session, reader, writer)
+        """Authenticate *before* touching any existing session, then resume or replace it and serve."""
+        principal = await self._authenticate_principal(incoming)
         if principal is None:
             self.stats.auth_failures += 1
             _LOGGER.warning(
                 "MQTT client %r from %s refused: bad or missing credentials (user %r)",
-                session.client_id,
-                session.remote_address,
-                session.username,
+                incoming.client_id,
+                incoming.remote_address,
+                incoming.username,
             )
-            await handler.mqtt_connack_authorize(False)
+            code = BAD_USERNAME_PASSWORD if incoming.username is not None else NOT_AUTHORIZED
+            await writer.send(ConnackPacket.build(0, code).to_bytes())  # type: ignore[attr-defined]
             return
+        session = await self._take_session(incoming)
         session.attributes[_PRINCIPAL_KEY] = principal
-        previous = self._sessions.get(session.client_id)  # type: ignore[arg-type]
-        if previous is not None and isinstance(previous[1], ClientConnection) and previous[1].is_open:
-            _LOGGER.info("MQTT client %s connected again: closing its previous connection", session.client_id)
-            await previous[1].take_over()
-        if session.transitions.is_connected():
-            session.transitions.disconnect()
+        handler.attach(session, reader, writer)
         session.transitions.connect()
         self._sessions[session.client_id] = (session, handler)  # type: ignore[index]
         await handler.mqtt_connack_authorize(True)
@@ -200,6 +193,32 @@ class HubBroker(Broker):
             BrokerEvents.CLIENT_CONNECTED, client_id=session.client_id, client_session=session
         )
         await self._client_message_loop(session, handler)
+
+    async def _take_session(self, incoming: Session) -> Session:
+        """Close an older connection with the same client id, then start afresh or resume its session.
+
+        Fix 5: a persistent resume takes the new connection's clean-session flag (and will,
+        keep-alive, credentials), so a session taken over from a clean connection is kept.
+        """
+        if not incoming.client_id:
+            incoming.client_id = gen_client_id()
+        previous = self._sessions.get(incoming.client_id)
+        if previous is not None and isinstance(previous[1], ClientConnection) and previous[1].is_open:
+            _LOGGER.info(
+                "MQTT client %s connected again: closing its previous connection", incoming.client_id
+            )
+            await previous[1].take_over()
+        if incoming.clean_session or previous is None:
+            await self._delete_session(incoming.client_id)
+            incoming.parent = 0
+            return incoming
+        session = previous[0]
+        for name in _RESUMED_FIELDS:
+            setattr(session, name, getattr(incoming, name))
+        if session.transitions.is_connected():
+            session.transitions.disconnect()
+        session.parent = 1
+        return session
 
     async def _client_message_loop(self, client_session: Session, handler: ClientConnection) -> None:  # type: ignore[override]
         """Everything but the end of the connection is handled inline by the connection."""
@@ -212,7 +231,7 @@ class HubBroker(Broker):
         """Send the will after an abnormal end, unless this connection no longer owns the session."""
         await handler.stop()
         owner = self._sessions.get(client_session.client_id, (None, None))[1]  # type: ignore[arg-type]
-        if owner is not handler:  # taken over, or the broker is shutting down
+        if owner is not handler or handler.taken_over:  # replaced by a new connection, or broker shutdown
             return
         if not isinstance(result, DisconnectPacket) and client_session.will_flag:
             self._send_will(client_session)
@@ -220,7 +239,9 @@ class HubBroker(Broker):
         if client_session.clean_session:
             await self._delete_session(client_session.client_id)  # type: ignore[arg-type]
         await self.plugins_manager.fire_event(
-            BrokerEvents.CLIENT_DISCONNECTED, client_id=client_session.client_id, client_session=client_session
+            BrokerEvents.CLIENT_DISCONNECTED,
+            client_id=client_session.client_id,
+            client_session=client_session,
         )
 
     def _send_will(self, session: Session) -> None:
@@ -238,9 +259,6 @@ class HubBroker(Broker):
         except Exception:  # an auth backend failure must refuse the client, never hang it
             _LOGGER.exception("MQTT authentication failed with an error; refusing %s", session.client_id)
             return None
-
-    async def _authenticate(self, session: Session, _: Any) -> bool:
-        return await self._authenticate_principal(session) is not None
 
     def may_publish(self, session: Session, topic: str) -> bool:
         """Whether the session's principal may publish to `topic`."""
@@ -291,7 +309,9 @@ class HubBroker(Broker):
         self._match_cache.clear()
         await super()._del_all_subscriptions(session)
 
-    async def _publish_retained_messages_for_subscription(self, subscription: tuple[str, int], session: Session) -> None:
+    async def _publish_retained_messages_for_subscription(
+        self, subscription: tuple[str, int], session: Session
+    ) -> None:
         """Fix 1: only this subscription's retained messages, each checked against receive rights."""
         topic_filter, granted = subscription
         handler = self._sessions.get(session.client_id, (None, None))[1]  # type: ignore[arg-type]
@@ -387,14 +407,24 @@ class HubBroker(Broker):
             self._retained_messages.pop(topic, None)
 
     async def _broadcast_message(
-        self, session: Session | None, topic: str | None, data: bytes | bytearray | None, force_qos: int | None = None
+        self,
+        session: Session | None,
+        topic: str | None,
+        data: bytes | bytearray | None,
+        force_qos: int | None = None,
     ) -> None:
         """amqtt's queue-and-task broadcast replaced by direct routing."""
         if topic:
-            self.route(session.client_id if session else None, topic, bytes(data or b""), force_qos or 0, False)
+            self.route(
+                session.client_id if session else None, topic, bytes(data or b""), force_qos or 0, False
+            )
 
     async def retain_message(
-        self, source_session: Session | None, topic_name: str | None, data: bytes | bytearray | None, qos: int | None = None
+        self,
+        source_session: Session | None,
+        topic_name: str | None,
+        data: bytes | bytearray | None,
+        qos: int | None = None,
     ) -> None:
         if topic_name:
             self._store_retained(topic_name, bytes(data or b""), qos or 0)
@@ -403,7 +433,9 @@ class HubBroker(Broker):
     def connected_clients(self) -> int:
         """Sessions with an open connection."""
         return sum(
-            1 for _, handler in self._sessions.values() if isinstance(handler, ClientConnection) and handler.is_open
+            1
+            for _, handler in self._sessions.values()
+            if isinstance(handler, ClientConnection) and handler.is_open
         )
 
     @property

@@ -21,7 +21,9 @@ def utc_now_iso() -> str:
 class StatusPublisher:
     """Publishes online/offline and a periodic heartbeat, both retained so a late subscriber sees them."""
 
-    def __init__(self, broker: EmbeddedBroker, identity: Identity, version: str, health: HealthRegistry) -> None:
+    def __init__(
+        self, broker: EmbeddedBroker, identity: Identity, version: str, health: HealthRegistry
+    ) -> None:
         self._broker = broker
         self._identity = identity
         self._version = version

@@ -7,6 +7,7 @@ buffering a body so an oversized packet cannot make the hub allocate it.
 """
 
 import asyncio
+import contextlib
 import ssl
 from abc import abstractmethod
 
@@ -25,6 +26,9 @@ class PacketReader(ReaderAdapter):
         self._buf = bytearray()
         self._pos = 0
         self._eof = False
+        # Seconds to wait for more bytes before TimeoutError (keep-alive); checked only when the
+        # buffer runs dry, so packets that arrive together cost no timer each.
+        self.idle_timeout: float | None = None
 
     @abstractmethod
     async def _receive(self) -> bytes | None:
@@ -33,7 +37,11 @@ class PacketReader(ReaderAdapter):
     async def _fill(self) -> bool:
         if self._eof:
             return False
-        chunk = await self._receive()
+        if self.idle_timeout is None:
+            chunk = await self._receive()
+        else:
+            async with asyncio.timeout(self.idle_timeout):
+                chunk = await self._receive()
         if chunk is None:
             self._eof = True
             return False
@@ -157,10 +165,8 @@ class TcpWriter(PacketWriter):
     async def close(self) -> None:
         if not self._writer.is_closing():
             self._writer.close()
-        try:
+        with contextlib.suppress(ConnectionError, OSError):
             await self._writer.wait_closed()
-        except (ConnectionError, OSError):
-            pass
 
 
 class BufferReader(PacketReader):

@@ -64,4 +64,3 @@ def covers(pattern: str, topic_filter: str) -> bool:
         if level != "+" and level != wanted:
             return False
     return len(pattern_levels) == len(filter_levels)
-
