@@ -30,7 +30,7 @@ class Bus:
     def publish(self, event: object) -> None:
         """Deliver `event` now; a failing handler is logged and counted, the others still run."""
         for cls in type(event).__mro__:
-            for handler in self._handlers.get(cls, ()):
+            for handler in tuple(self._handlers.get(cls, ())):
                 try:
                     handler(event)
                 except Exception:

@@ -5,6 +5,7 @@ import asyncio
 import dataclasses
 import logging
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -96,20 +97,31 @@ def _configure_logging(level: LogLevel) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
+def _bind_http(host: str, port: int) -> socket.socket:
+    """Bind the one HTTP port, with a message that names it when that fails."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as err:
+        raise OSError(err.errno, f"cannot listen on {host}:{port}: {err.strerror}") from err
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
 async def serve(config: HubConfig) -> None:
     """Run the hub until SIGTERM or SIGINT, then stop it cleanly."""
+    sock = _bind_http(config.http.host, config.http.port)  # first: a busy port must change nothing
     hub = Hub(config)
     runner = web.AppRunner(create_app(hub), handle_signals=False, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, config.http.host, config.http.port)
-        try:
-            await site.start()
-        except OSError as err:
-            raise OSError(
-                err.errno, f"cannot listen on {config.http.host}:{config.http.port}: {err.strerror}"
-            ) from err
-        port = runner.addresses[0][1]
+        await web.SockSite(runner, sock).start()
+        port = sock.getsockname()[1]
         _LOGGER.info(
             "BMS Hub %s listening on http://%s:%s (MQTT over WebSocket at /mqtt)",
             __version__,

@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import re
 import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from hub.config import IdentityConfig
 
 _LOGGER = logging.getLogger(__name__)
 IDENTITY_FILE = "identity.json"
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -29,12 +31,7 @@ class Identity:
 def load_identity(config: IdentityConfig, data_dir: Path) -> Identity:
     """Ids from the config; any missing one is generated on first start and kept in the data dir."""
     path = data_dir / IDENTITY_FILE
-    stored: dict[str, str] = {}
-    if path.exists():
-        try:
-            stored = json.loads(path.read_text())
-        except (OSError, ValueError) as err:
-            raise RuntimeError(f"{path}: unreadable identity file ({err}); fix or delete it") from err
+    stored = _read_stored(path) if path.exists() else {}
     generated = {
         "org_id": "org-" + secrets.token_hex(4),
         "site_id": "site-" + secrets.token_hex(4),
@@ -49,6 +46,21 @@ def load_identity(config: IdentityConfig, data_dir: Path) -> Identity:
         _write_atomically(path, json.dumps(asdict(identity), indent=2) + "\n")
         _LOGGER.info("identity %s saved to %s", identity.topic_prefix, path)
     return identity
+
+
+def _read_stored(path: Path) -> dict[str, str]:
+    """The ids saved on an earlier start; anything unusable is a clear error, never a traceback."""
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise RuntimeError(f"{path}: unreadable identity file ({err}); fix or delete it") from err
+    if not isinstance(stored, dict) or not all(
+        isinstance(value, str) and _ID.fullmatch(value) for value in stored.values()
+    ):
+        raise RuntimeError(
+            f"{path}: invalid identity file (expected ids of A-Z, a-z, 0-9, _ and -); fix or delete it"
+        )
+    return stored
 
 
 def _write_atomically(path: Path, text: str) -> None:

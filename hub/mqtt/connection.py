@@ -246,6 +246,7 @@ class ClientConnection(BrokerProtocolHandler):
         self._out.append(data)
         self._queued_bytes += len(data)
         if self._queued_bytes > 2 * self._limits.queue_bytes_limit:
+            self._broker.stats.backlog_disconnects += 1
             self.abort("not reading: outgoing queue over its byte limit")
             return
         self._idle.clear()

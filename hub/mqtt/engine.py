@@ -58,7 +58,7 @@ from hub.mqtt.outbox import outbox_of
 from hub.mqtt.stats import BrokerStats
 from hub.mqtt.streams import BufferReader, PacketReader
 from hub.mqtt.topics import matches
-from hub.mqtt.wire import ProtocolViolation, encode_publish
+from hub.mqtt.wire import PacketTooLarge, ProtocolViolation, encode_publish
 
 _LOGGER = logging.getLogger(__name__)
 _PRINCIPAL_KEY = "bms_hub.principal"
@@ -132,7 +132,10 @@ class HubBroker(Broker):
             )
             return
         except (ProtocolViolation, MQTTError, AMQTTError, NoDataError) as err:
-            self.stats.protocol_errors += 1
+            if isinstance(err, PacketTooLarge):
+                self.stats.oversized_packets += 1
+            else:
+                self.stats.protocol_errors += 1
             _LOGGER.warning("MQTT connection from %s refused: %s", peer, err or type(err).__name__)
             return
         if handler is None:

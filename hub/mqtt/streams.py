@@ -11,10 +11,10 @@ import contextlib
 import ssl
 from abc import abstractmethod
 
-from aiohttp import WSMsgType, web
+from aiohttp import WebSocketError, WSCloseCode, WSMsgType, web
 from amqtt.adapters import ReaderAdapter, WriterAdapter
 
-from hub.mqtt.wire import PacketTooLarge, decode_remaining_length
+from hub.mqtt.wire import PacketTooLarge, ProtocolViolation, decode_remaining_length
 
 _READ_CHUNK = 65536
 
@@ -121,8 +121,13 @@ class WebSocketReader(PacketReader):
         message = await self._ws.receive()
         if message.type == WSMsgType.BINARY:
             return message.data
-        # MQTT over WebSocket is binary only (MQTT 3.1.1 section 6); anything else ends the stream.
-        return None
+        if message.type == WSMsgType.TEXT:
+            raise ProtocolViolation("WebSocket text frame: MQTT over WebSocket is binary only")
+        if message.type == WSMsgType.ERROR:
+            if isinstance(message.data, WebSocketError) and message.data.code == WSCloseCode.MESSAGE_TOO_BIG:
+                raise PacketTooLarge(f"WebSocket frame too large: {message.data}")
+            raise ProtocolViolation(f"WebSocket error: {message.data}")
+        return None  # close frames: end of stream
 
 
 class WebSocketWriter(PacketWriter):

@@ -18,6 +18,8 @@ def topic_filter_problem(topic_filter: str) -> str | None:
     """Say why `topic_filter` is not a valid subscription filter, or None when it is."""
     if not topic_filter:
         return "empty topic filter"
+    if "\x00" in topic_filter:
+        return "NUL character in topic filter"
     levels = topic_filter.split("/")
     for index, level in enumerate(levels):
         if "#" in level and (level != "#" or index != len(levels) - 1):
