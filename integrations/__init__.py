@@ -1,1 +1,1 @@
-"""Built-in integrations; each registers through the `bms_hub.integrations` entry point like a third-party one."""
+"""Built-in integrations; each registers through the `bms_hub.integrations` entry point like any other."""

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 from hub.config import HubConfig, IdentityConfig, MqttConfig, MqttUser, TcpListenerConfig
 from hub.core import Hub
 from hub.http.app import create_app
-from hub.supervisor import Backoff
+from hub.supervisor import DEFAULT_BACKOFF, Backoff
 
 USERS = (
     MqttUser("admin", "admin-pw", publish=("#",), subscribe=("#",)),
@@ -47,7 +47,9 @@ class RunningHub:
         assert port is not None, "start the hub with the TCP listener enabled"
         return port
 
-    def client(self, transport: str = "websockets", user: str | None = "admin", **kwargs: object) -> aiomqtt.Client:
+    def client(
+        self, transport: str = "websockets", user: str | None = "admin", **kwargs: object
+    ) -> aiomqtt.Client:
         """An aiomqtt client for this hub over WebSocket (/mqtt on the HTTP port) or TCP."""
         port = self.http_port if transport == "websockets" else self.tcp_port
         extra: dict[str, object] = {"websocket_path": "/mqtt"} if transport == "websockets" else {}
@@ -81,7 +83,9 @@ async def start_hub(tmp_path: Path) -> AsyncIterator[StartHub]:
     """Start real hubs (aiohttp on an ephemeral port); they are stopped after the test."""
     servers: list[TestServer] = []
 
-    async def start(config: HubConfig | None = None, backoff: Backoff = Backoff(), **mqtt_changes: object) -> RunningHub:
+    async def start(
+        config: HubConfig | None = None, backoff: Backoff = DEFAULT_BACKOFF, **mqtt_changes: object
+    ) -> RunningHub:
         hub = Hub(config or make_config(tmp_path, **mqtt_changes), backoff=backoff)
         server = TestServer(create_app(hub), host="127.0.0.1")
         await server.start_server()
