@@ -15,6 +15,8 @@ from hub import __version__
 from hub.config import ConfigError, HubConfig, LogLevel, default_config, load_config
 from hub.core import Hub
 from hub.http.app import create_app
+from hub.integrations_cli import list_integrations
+from hub.preflight import validate_integration_configs
 
 _LOGGER = logging.getLogger("hub")
 EXIT_CONFIG = 2
@@ -35,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", choices=[level.value for level in LogLevel], help="overrides log_level")
     check = commands.add_parser("check-config", help="validate a configuration file and report every problem")
     check.add_argument("config", type=Path)
+    found = commands.add_parser(
+        "integrations", help="list installed integrations; with --config, check the configured ones"
+    )
+    found.add_argument("--config", type=Path, help="YAML configuration file whose integrations to check")
     return parser
 
 
@@ -43,14 +49,20 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "check-config":
         return _check_config(args.config)
+    if args.command == "integrations":
+        return list_integrations(args.config)
     return _run(args)
 
 
 def _check_config(path: Path) -> int:
     try:
-        load_config(path)
+        config = load_config(path)
     except ConfigError as err:
         print(err, file=sys.stderr)
+        return EXIT_CONFIG
+    issues = validate_integration_configs(config.integrations, path)  # imports each configured integration
+    if issues:
+        print(ConfigError(issues), file=sys.stderr)
         return EXIT_CONFIG
     print(f"{path}: configuration is valid")
     return 0

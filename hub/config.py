@@ -7,7 +7,7 @@ come from `hub.yaml_loader`, which remembers where every key and value was writt
 
 import difflib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
@@ -69,12 +69,20 @@ class IdentityConfig:
 
 
 @dataclass(frozen=True)
+class PollingConfig:
+    stale_factor: float = 3.0  # a point is stale after this many of its intervals without a sample
+    max_backoff: float = 300.0  # s, the longest wait before retrying a device that keeps failing
+    read_timeout: float = 5.0  # s, the shortest time a read may take before the device counts as offline
+
+
+@dataclass(frozen=True)
 class HubConfig:
     data_dir: Path = Path("data")
     log_level: LogLevel = LogLevel.INFO
     http: HttpConfig = HttpConfig()
     mqtt: MqttConfig = MqttConfig()
     identity: IdentityConfig = IdentityConfig()
+    polling: PollingConfig = PollingConfig()
     integrations: Mapping[str, Any] = field(default_factory=dict)  # domain -> raw config (issue 3)
     source: Path | None = None  # the file it was loaded from; None for the embedded default
 
@@ -113,6 +121,7 @@ SECTIONS: dict[tuple[str, ...], type] = {
     ("mqtt",): MqttConfig,
     ("mqtt", "tcp"): TcpListenerConfig,
     ("mqtt", "users", "*"): MqttUser,
+    ("polling",): PollingConfig,
 }
 
 
@@ -133,15 +142,20 @@ def integer(minimum: int, maximum: int | None = None) -> Callable[[Any], int]:
     return validate
 
 
-def seconds(minimum: float, maximum: float) -> Callable[[Any], float]:
-    """Validate a duration in seconds, int or float."""
+def number(minimum: float, maximum: float, what: str = "a number") -> Callable[[Any], float]:
+    """Validate an int or float in a range (YAML `true` is not a number here)."""
 
     def validate(value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float) or not minimum <= value <= maximum:
-            raise vol.Invalid(f"expected a number of seconds between {minimum:g} and {maximum:g}")
+            raise vol.Invalid(f"expected {what} between {minimum:g} and {maximum:g}")
         return float(value)
 
     return validate
+
+
+def seconds(minimum: float, maximum: float) -> Callable[[Any], float]:
+    """Validate a duration in seconds, int or float."""
+    return number(minimum, maximum, "a number of seconds")
 
 
 def boolean(value: Any) -> bool:
@@ -290,12 +304,21 @@ IDENTITY_SCHEMA = vol.Schema(
     {vol.Optional(key): identifier for key in ("org_id", "site_id", "iot_device_id")}
 )
 
+POLLING_SCHEMA = vol.Schema(
+    {
+        vol.Optional("stale_factor"): number(1, 100),
+        vol.Optional("max_backoff"): seconds(1, 86400),
+        vol.Optional("read_timeout"): seconds(0.1, 600),
+    }
+)
+
 CONFIG_SCHEMA = vol.Schema(
     {
         vol.Optional("data_dir"): directory,
         vol.Optional("log_level"): log_level,
         vol.Optional("http"): section(LISTENER_SCHEMA, HttpConfig),
         vol.Optional("identity"): section(IDENTITY_SCHEMA, IdentityConfig),
+        vol.Optional("polling"): section(POLLING_SCHEMA, PollingConfig),
         vol.Optional("mqtt"): section(MQTT_SCHEMA, MqttConfig),
         vol.Optional("integrations"): integrations,
     }
@@ -335,6 +358,17 @@ def load_config(path: Path | str) -> HubConfig:
     data_dir = valid.pop("data_dir", HubConfig.data_dir)
     source = path.resolve()
     return HubConfig(**valid, data_dir=(source.parent / data_dir).resolve(), source=source)
+
+
+def schema_issues(error: vol.Invalid, raw: Any, path: Path, prefix: Sequence[Any] = ()) -> list[ConfigIssue]:
+    """Turn errors of a schema applied to the part of `raw` at `prefix` (an integration's) into issues."""
+    errors = error.errors if isinstance(error, vol.MultipleInvalid) else [error]
+    issues = []
+    for each_error in errors:
+        each_error.prepend(list(prefix))
+        if issue := _issue(each_error, raw, path):
+            issues.append(issue)
+    return issues
 
 
 def _issue(error: vol.Invalid, raw: Any, path: Path) -> ConfigIssue | None:

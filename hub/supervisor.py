@@ -93,6 +93,16 @@ class Supervisor:
                 await task
         self._tasks.clear()
 
+    async def stop_task(self, name: str) -> None:
+        """Cancel one task, wait for it, and forget it (its owner is unloading); unknown names are ignored."""
+        task = self._tasks.pop(name, None)
+        self._states.pop(name, None)
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
     def health(self) -> ComponentHealth:
         """Degraded while any task keeps crashing."""
         now = time.monotonic()

@@ -21,6 +21,7 @@ from hub.config import (
     LogLevel,
     MqttConfig,
     MqttUser,
+    PollingConfig,
     TcpListenerConfig,
     default_config,
     load_config,
@@ -133,6 +134,7 @@ def test_load_config__valid_full_file(in_tmp: Path) -> None:
         ("mqtt: {tcp: {enabled: true}}", HubConfig(mqtt=MqttConfig(tcp=TcpListenerConfig(enabled=True)))),
         ("mqtt: {connect_timeout: 1}", HubConfig(mqtt=MqttConfig(connect_timeout=1.0))),
         ("identity: {site_id: A-b_9}", HubConfig(identity=IdentityConfig(site_id="A-b_9"))),
+        ("polling: {stale_factor: 2, max_backoff: 60}", HubConfig(polling=PollingConfig(2.0, 60.0))),
         ("identity: {org_id: " + "x" * 64 + "}", HubConfig(identity=IdentityConfig(org_id="x" * 64))),
         (
             "mqtt: {users: [{username: u, password: p, publish: 'a/#'}]}",
@@ -202,6 +204,14 @@ def test_load_config__valid_data_dir_is_relative_to_the_config_file(
         ("http:\n  port: 80.5", ["site.yaml:2: http.port: expected int between 1 and 65535, got 80.5"]),
         ("http:\n  port:", ["site.yaml:2: http.port: expected int between 1 and 65535, got nothing"]),
         ("http: 5", ["site.yaml:1: http: expected a mapping, got 5"]),
+        (
+            "polling:\n  stale_factor: 0.5",
+            ["site.yaml:2: polling.stale_factor: expected a number between 1 and 100, got 0.5"],
+        ),
+        (
+            "polling:\n  read_timeout: yes",
+            ["site.yaml:2: polling.read_timeout: expected a number of seconds between 0.1 and 600, got true"],
+        ),
         ("http:\n  - port: 5", ["site.yaml:2: http: expected a mapping, got a list"]),
         ("- a\n- b", ["site.yaml:1: expected a mapping, got a list"]),
         ("http:\n  host: ''", ["site.yaml:2: http.host: expected a non-empty string, got ''"]),

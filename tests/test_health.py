@@ -1,13 +1,14 @@
 """GET /api/health, and the registry behind it."""
 
 import asyncio
+import dataclasses
 
 import aiohttp
 import pytest
 
 from hub.health import ComponentHealth, HealthRegistry, HealthStatus
 from hub.supervisor import Backoff
-from tests.conftest import RunningHub
+from tests.conftest import RunningHub, make_config
 
 CRASH_BACKOFF = Backoff(initial=0.01, maximum=0.02, stable=60, degraded_after=3)
 
@@ -152,3 +153,19 @@ def test_register_twice_is_refused_and_unregister_removes():
     remove()
     assert registry.report().components == {}
     registry.register("a", lambda: ComponentHealth(HealthStatus.OK))
+
+
+async def test_health__a_missing_integration_degrades_health_but_the_hub_serves(start_hub, tmp_path):
+    config = dataclasses.replace(make_config(tmp_path), integrations={"no_such_protocol": {}})
+    running = await start_hub(config)
+
+    status, body = await get_health(running)
+
+    assert status == 503
+    integrations = body["components"]["integrations"]
+    assert integrations["status"] == "degraded"
+    entry = integrations["integrations"]["no_such_protocol"]
+    assert entry["state"] == "not_found"
+    assert "no integration named 'no_such_protocol' is installed" in entry["error"]
+    assert body["components"]["polling"]["devices"] == 0
+    await mqtt_round_trip(running, "site/after/missing")
