@@ -14,6 +14,7 @@ from aiohttp import web
 from hub import __version__
 from hub.config import ConfigError, HubConfig, LogLevel, default_config, load_config
 from hub.core import Hub
+from hub.demo import DEMO_USER, PASSWORD_FILE, demo_config
 from hub.http.app import create_app
 from hub.integrations_cli import list_integrations
 from hub.preflight import validate_integration_configs
@@ -76,6 +77,14 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     config = _apply_overrides(config, args)
     _configure_logging(config.log_level)
+    if not args.config:
+        config = demo_config(config)
+        _LOGGER.info(
+            "no config file: running the demo site (simulated AHU, VAV boxes and energy meter); "
+            "log in as %r with the password in %s",
+            DEMO_USER,
+            config.data_dir / PASSWORD_FILE,
+        )
     try:
         asyncio.run(serve(config))
     except OSError as err:
@@ -128,6 +137,10 @@ def _bind_http(host: str, port: int) -> socket.socket:
 async def serve(config: HubConfig) -> None:
     """Run the hub until SIGTERM or SIGINT, then stop it cleanly."""
     sock = _bind_http(config.http.host, config.http.port)  # first: a busy port must change nothing
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):  # before starting: a stop while starting is clean too
+        loop.add_signal_handler(signum, stop.set)
     hub = Hub(config)
     runner = web.AppRunner(create_app(hub), handle_signals=False, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
     await runner.setup()
@@ -140,10 +153,6 @@ async def serve(config: HubConfig) -> None:
             config.http.host,
             port,
         )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
         await stop.wait()
         _LOGGER.info("stopping")
     finally:

@@ -40,6 +40,17 @@ class WriteOutcome(StrEnum):
     FAILED = "failed"
 
 
+class Refusal(StrEnum):
+    """Which safety rule refused a write, so callers can answer precisely (e.g. HTTP 422 vs 429)."""
+
+    UNKNOWN_POINT = "unknown_point"
+    NOT_WRITABLE = "not_writable"
+    BAD_PRIORITY = "bad_priority"
+    BAD_VALUE = "bad_value"  # wrong type for the point's kind, or outside its limits
+    RATE_LIMITED = "rate_limited"
+    NOT_LOADED = "not_loaded"  # the point's integration is not running
+
+
 @dataclass(frozen=True)
 class WriteRequest:
     """Write `value` to a point at `priority`; a None value relinquishes that priority."""
@@ -64,6 +75,7 @@ class WriteResult:
     priority: int
     reason: str | None = None
     verified: bool | None = None  # None: not read back (not asked, relinquish, dry run, or read-back failed)
+    refusal: Refusal | None = None  # the rule that refused it (outcome REFUSED)
 
 
 @dataclass(frozen=True)
@@ -110,11 +122,13 @@ class CommandService:
         old = latest.value if latest is not None else None
         refusal = self._refusal(request, point)
         if refusal is not None or point is None:
-            return self._finish(request, old, WriteOutcome.REFUSED, refusal or "unknown point")
+            rule, reason = refusal or (Refusal.UNKNOWN_POINT, "unknown point")
+            return self._finish(request, old, WriteOutcome.REFUSED, reason, refusal=rule)
         integration = self._integrations(self._registry.device(point.device_id).domain)
         if integration is None:
             domain = self._registry.device(point.device_id).domain
-            return self._finish(request, old, WriteOutcome.REFUSED, f"integration {domain!r} is not loaded")
+            reason = f"integration {domain!r} is not loaded"
+            return self._finish(request, old, WriteOutcome.REFUSED, reason, refusal=Refusal.NOT_LOADED)
         if request.dry_run:
             return self._finish(request, old, WriteOutcome.DRY_RUN, None)
         previous_write = self._last_write.get(point.id)
@@ -129,25 +143,25 @@ class CommandService:
         verified, reason = await self._verify(integration, point, request)
         return self._finish(request, old, WriteOutcome.WRITTEN, reason, verified)
 
-    def _refusal(self, request: WriteRequest, point: Point | None) -> str | None:
-        """Why the request is refused, or None."""
+    def _refusal(self, request: WriteRequest, point: Point | None) -> tuple[Refusal, str] | None:
+        """The rule that refuses the request and why, or None."""
         if point is None:
-            return f"unknown point {request.point_id!r}"
+            return Refusal.UNKNOWN_POINT, f"unknown point {request.point_id!r}"
         if not point.writable:
-            return f"point {point.id!r} is not writable"
+            return Refusal.NOT_WRITABLE, f"point {point.id!r} is not writable"
         priority = request.priority
         if type(priority) is not int or not MIN_PRIORITY <= priority <= MAX_PRIORITY:
-            return f"priority {priority!r} is outside {MIN_PRIORITY}..{MAX_PRIORITY}"
+            return Refusal.BAD_PRIORITY, f"priority {priority!r} is outside {MIN_PRIORITY}..{MAX_PRIORITY}"
         value = request.value
         if value is not None:
             problem = _kind_problem(point.kind, value) or point.limits.problem(value)
             if problem is not None:
-                return problem
+                return Refusal.BAD_VALUE, problem
         last = self._last_write.get(point.id)
         if last is not None and point.min_write_interval > 0:
             elapsed = self._clock() - last
             if 0 <= elapsed < point.min_write_interval:  # a clock set backwards does not lock the point
-                return (
+                return Refusal.RATE_LIMITED, (
                     f"rate limit: the last write was {elapsed:.1f} s ago, "
                     f"at most one write every {point.min_write_interval:g} s"
                 )
@@ -198,6 +212,7 @@ class CommandService:
         outcome: WriteOutcome,
         reason: str | None,
         verified: bool | None = None,
+        refusal: Refusal | None = None,
     ) -> WriteResult:
         """Audit the request (bus + log) and build its result."""
         event = AuditEvent(
@@ -224,7 +239,9 @@ class CommandService:
             outcome,
             f" ({reason})" if reason else "",
         )
-        return WriteResult(outcome, request.point_id, old, request.value, request.priority, reason, verified)
+        return WriteResult(
+            outcome, request.point_id, old, request.value, request.priority, reason, verified, refusal
+        )
 
 
 def _kind_problem(kind: PointKind, value: Value) -> str | None:

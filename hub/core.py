@@ -3,6 +3,7 @@
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from hub import __version__
 from hub.bus import Bus
@@ -98,12 +99,15 @@ class Hub:
 
     def integration_context(self, domain: str) -> IntegrationContext:
         """A narrow context for one integration; the manager undoes what it registers on unload."""
+        data_dir = self.config.data_dir / "integrations" / domain
+        data_dir.mkdir(parents=True, exist_ok=True)
         return IntegrationContext(
             domain=domain,
             logger=logging.getLogger(f"integrations.{domain}"),
             points=self.points,
             bus=self.bus,
-            data_dir=self.config.data_dir,
+            data_dir=data_dir,
+            config_dir=self.config.source.parent if self.config.source else Path.cwd(),
             _supervisor=self.supervisor,
             _broker=self.broker,
             _report=self.poller.report,

@@ -109,7 +109,8 @@ class IntegrationContext:
     logger: logging.Logger
     points: PointRegistry
     bus: Bus
-    data_dir: Path
+    data_dir: Path  # the integration's own folder in the hub's data folder (caches that survive a restart)
+    config_dir: Path  # the folder of the config file: relative paths in an integration's settings start here
     _supervisor: Supervisor
     _broker: EmbeddedBroker
     _report: Callable[[str, Sample], None]

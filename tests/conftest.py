@@ -1,18 +1,24 @@
 """Shared fixtures: a real hub on an ephemeral port, and MQTT clients that talk to it over real sockets."""
 
+import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+import importlib
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import aiomqtt
 import pytest
 from aiohttp.test_utils import TestServer
 
 from hub.config import HubConfig, IdentityConfig, MqttConfig, MqttUser, TcpListenerConfig
 from hub.core import Hub
+from hub.discovery import DiscoveryOperation, DiscoveryService
 from hub.http.app import create_app
 from hub.supervisor import DEFAULT_BACKOFF, Backoff
+from tests.fake_plugins import DOMAINS, PluginFake
 
 USERS = (
     MqttUser("admin", "admin-pw", publish=("#",), subscribe=("#",)),
@@ -28,6 +34,7 @@ USERS = (
 PASSWORDS = {user.username: user.password for user in USERS}
 IDENTITY = IdentityConfig(org_id="acme", site_id="hq", iot_device_id="hub-1")
 TRANSPORTS = ("websockets", "tcp")
+WAIT_S = 5.0  # a bound on waits for events; reached only when a test fails
 
 
 @dataclass
@@ -46,6 +53,19 @@ class RunningHub:
         port = self.hub.broker.tcp_port
         assert port is not None, "start the hub with the TCP listener enabled"
         return port
+
+    def http(self, user: str | None = "admin", password: str | None = None) -> aiohttp.ClientSession:
+        """An HTTP client for this hub's port, with `user`'s credentials (HTTP Basic) or none."""
+        headers = (
+            {"Authorization": aiohttp.encode_basic_auth(user, password or PASSWORDS[user])} if user else {}
+        )
+        return aiohttp.ClientSession(f"http://127.0.0.1:{self.http_port}", headers=headers)
+
+    def fake(self, domain: str) -> PluginFake:
+        """A loaded fake integration (see the `fake_plugins` fixture)."""
+        integration = self.hub.integrations.get(domain)
+        assert isinstance(integration, PluginFake), f"{domain} is not a loaded fake integration"
+        return integration
 
     def client(
         self, transport: str = "websockets", user: str | None = "admin", **kwargs: object
@@ -75,6 +95,27 @@ def make_config(tmp_path: Path, **mqtt_changes: object) -> HubConfig:
     )
 
 
+async def until(
+    service: DiscoveryService, operation_id: str, check: Callable[[DiscoveryOperation], bool]
+) -> DiscoveryOperation:
+    """The first update of a discovery operation that passes `check`."""
+    async with asyncio.timeout(WAIT_S):
+        async for operation in service.updates(operation_id):
+            if check(operation):
+                return operation
+    raise AssertionError(f"the operation ended without passing the check: {operation}")
+
+
+async def finished(service: DiscoveryService, operation_id: str) -> DiscoveryOperation:
+    """The operation once it has ended."""
+    return await until(service, operation_id, lambda operation: operation.finished)
+
+
+def fakes_config(tmp_path: Path) -> HubConfig:
+    """make_config with the fake integrations: alpha with two devices, beta with one."""
+    return dataclasses.replace(make_config(tmp_path), integrations={"alpha": {"devices": 2}, "beta": {}})
+
+
 StartHub = Callable[..., Awaitable[RunningHub]]
 
 
@@ -95,3 +136,27 @@ async def start_hub(tmp_path: Path) -> AsyncIterator[StartHub]:
     yield start
     for server in reversed(servers):
         await server.close()
+
+
+@pytest.fixture
+def fake_plugins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Install tests.fake_plugins as the integrations alpha and beta: a dist-info folder on sys.path."""
+    site = tmp_path_factory.mktemp("fake_plugins")
+    info = site / "bms_hub_fakes-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: bms-hub-fakes\nVersion: 0.1.0\n")
+    entries = "".join(f"{domain} = tests.fake_plugins:{domain}\n" for domain in DOMAINS)
+    (info / "entry_points.txt").write_text(f"[bms_hub.integrations]\n{entries}")
+    sys.path.insert(0, str(site))
+    importlib.invalidate_caches()
+    try:
+        yield
+    finally:
+        sys.path.remove(str(site))
+        importlib.invalidate_caches()
+
+
+@pytest.fixture
+async def fakes_hub(start_hub: StartHub, fake_plugins: None, tmp_path: Path) -> RunningHub:
+    """A running hub with the fake integrations alpha (two devices) and beta (one device)."""
+    return await start_hub(fakes_config(tmp_path))

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -297,12 +298,35 @@ async def test_mqtt_port_in_use_exits_1_with_a_clear_message(tmp_path):
     assert f"MQTT TCP listener cannot bind 127.0.0.1:{port}" in err
 
 
-async def test_run_without_config_uses_data_in_the_working_directory(tmp_path, start_process):
+async def test_run_without_config_runs_the_demo_site_with_a_kept_admin_password(tmp_path, start_process):
     running = await start_process("--port", "0", cwd=tmp_path)
     port = await running.http_port()
-    assert (tmp_path / "data" / "identity.json").is_file()
+    data = tmp_path / "data"
+    assert (data / "identity.json").is_file()
+    password_file = data / "admin-password"
+    assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+    password = password_file.read_text().strip()
+
     health = await get_health(port)
     assert health["components"]["broker"]["tcp_listener"] is None  # type: ignore[index]
+    assert health["components"]["integrations"]["integrations"]["simulator"]["state"] == "loaded"  # type: ignore[index]
+    url = f"http://127.0.0.1:{port}/api/points/read"
+    body = {"point_ids": ["ahu-1.supply_air_temp"]}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, json=body) as refused:
+            assert refused.status == 401
+        headers = {"Authorization": aiohttp.encode_basic_auth("admin", password)}
+        async with session.post(url, json=body, headers=headers) as response:
+            assert response.status == 200
+            sample = (await response.json())["samples"]["ahu-1.supply_air_temp"]
+    assert sample["quality"] == "good"
+    assert 5 < sample["value"] < 40
+
     assert await running.terminate() == 0
-    assert "no MQTT users are configured" in running.stderr
+    assert f"password in {Path('data') / 'admin-password'}" in running.stderr
+    assert password not in running.stderr
     assert_no_traceback(running.stderr)
+    again = await start_process("--port", "0", cwd=tmp_path)
+    await again.http_port()
+    assert await again.terminate() == 0
+    assert password_file.read_text().strip() == password

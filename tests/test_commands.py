@@ -7,7 +7,15 @@ from dataclasses import dataclass
 import pytest
 
 from hub.bus import Bus
-from hub.commands import AuditEvent, CommandService, WriteOutcome, WriteRequest, WriteResult, WriteSource
+from hub.commands import (
+    AuditEvent,
+    CommandService,
+    Refusal,
+    WriteOutcome,
+    WriteRequest,
+    WriteResult,
+    WriteSource,
+)
 from hub.integration import DeviceError
 from hub.points import Device, Limits, Point, PointKind, PointRegistry, Sample
 from tests.fake_devices import FakeClock, FakeDevice, FakeIntegration
@@ -66,29 +74,30 @@ def assert_audited(env: Env, request: WriteRequest, result: WriteResult) -> None
 
 
 @pytest.mark.parametrize(
-    ("point_id", "value", "priority", "reason"),
+    ("point_id", "value", "priority", "refusal", "reason"),
     [
-        ("nope", 1.0, 8, "unknown point 'nope'"),
-        ("d1.temp", 21.0, 8, "point 'd1.temp' is not writable"),
-        ("d1.setpoint", 21.0, 0, "priority 0 is outside 1..16"),
-        ("d1.setpoint", 21.0, 17, "priority 17 is outside 1..16"),
-        ("d1.setpoint", 21.0, True, "priority True is outside 1..16"),
-        ("d1.setpoint", 35.0, 8, "35.0 is above the maximum 30"),
-        ("d1.setpoint", 5, 8, "5 is below the minimum 10"),
-        ("d1.setpoint", math.nan, 8, "nan is not a finite number"),
-        ("d1.setpoint", "warm", 8, "an analog point takes a number, not 'warm'"),
-        ("d1.fan", 2, 8, "a binary point takes true/false or 0/1, not 2"),
-        ("d1.mode", 4, 8, "4 is not one of the allowed states [1, 2, 3]"),
-        ("d1.mode", 1.5, 8, "a multistate point takes an integer state, not 1.5"),
-        ("d1.label", 3, 8, "a string point takes text, not 3"),
+        ("nope", 1.0, 8, Refusal.UNKNOWN_POINT, "unknown point 'nope'"),
+        ("d1.temp", 21.0, 8, Refusal.NOT_WRITABLE, "point 'd1.temp' is not writable"),
+        ("d1.setpoint", 21.0, 0, Refusal.BAD_PRIORITY, "priority 0 is outside 1..16"),
+        ("d1.setpoint", 21.0, 17, Refusal.BAD_PRIORITY, "priority 17 is outside 1..16"),
+        ("d1.setpoint", 21.0, True, Refusal.BAD_PRIORITY, "priority True is outside 1..16"),
+        ("d1.setpoint", 35.0, 8, Refusal.BAD_VALUE, "35.0 is above the maximum 30"),
+        ("d1.setpoint", 5, 8, Refusal.BAD_VALUE, "5 is below the minimum 10"),
+        ("d1.setpoint", math.nan, 8, Refusal.BAD_VALUE, "nan is not a finite number"),
+        ("d1.setpoint", "warm", 8, Refusal.BAD_VALUE, "an analog point takes a number, not 'warm'"),
+        ("d1.fan", 2, 8, Refusal.BAD_VALUE, "a binary point takes true/false or 0/1, not 2"),
+        ("d1.mode", 4, 8, Refusal.BAD_VALUE, "4 is not one of the allowed states [1, 2, 3]"),
+        ("d1.mode", 1.5, 8, Refusal.BAD_VALUE, "a multistate point takes an integer state, not 1.5"),
+        ("d1.label", 3, 8, Refusal.BAD_VALUE, "a string point takes text, not 3"),
     ],
 )
-async def test_write__invalid(env, point_id, value, priority, reason):
+async def test_write__invalid(env, point_id, value, priority, refusal, reason):
     request = WriteRequest(point_id, value, priority, actor="alice", source=WriteSource.REST)
 
     result = await env.commands.write(request)
 
     assert (result.outcome, result.reason, result.verified) == (WriteOutcome.REFUSED, reason, None)
+    assert result.refusal == refusal
     assert env.fake.writes == []
     assert_audited(env, request, result)
 
@@ -188,8 +197,9 @@ async def test_rate_limit__one_write_per_interval(env):
     third = await env.commands.write(WriteRequest("d1.damper", 50.0))
 
     assert first.outcome == WriteOutcome.WRITTEN
-    assert (second.outcome, second.reason) == (
+    assert (second.outcome, second.refusal, second.reason) == (
         WriteOutcome.REFUSED,
+        Refusal.RATE_LIMITED,
         "rate limit: the last write was 10.0 s ago, at most one write every 60 s",
     )
     assert third.outcome == WriteOutcome.WRITTEN
@@ -264,4 +274,8 @@ async def test_write__refused_when_the_integration_is_not_loaded(env):
 
     result = await commands.write(WriteRequest("d1.setpoint", 21.0))
 
-    assert (result.outcome, result.reason) == (WriteOutcome.REFUSED, "integration 'fake' is not loaded")
+    assert (result.outcome, result.refusal, result.reason) == (
+        WriteOutcome.REFUSED,
+        Refusal.NOT_LOADED,
+        "integration 'fake' is not loaded",
+    )

@@ -43,7 +43,7 @@ REPO = Path(hub.__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PACKAGES = ("bms_hub_example", "bms_hub_broken")
 MODULES = ("bms_hub_example", "bms_hub_broken", "bms_hub_cases")
-INSTALLED = "broken, example, incomplete, lifecycle, not_protocol, setup_error, setup_hang"
+INSTALLED = "broken, example, incomplete, lifecycle, not_protocol, setup_error, setup_hang, simulator"
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,8 @@ class Host:
             logger=logging.getLogger(f"integrations.{domain}"),
             points=self.points,
             bus=self.points.bus,
-            data_dir=self.data_dir / domain,
+            data_dir=self.data_dir / "integrations" / domain,
+            config_dir=self.data_dir,
             _supervisor=self.supervisor,
             _broker=self.broker,
             _report=self.points.update,

@@ -1,9 +1,15 @@
-"""The aiohttp application: every route on one port, and the hub's life cycle tied to the app's."""
+"""The aiohttp application: every route on one port, and the hub's life cycle tied to the app's.
+
+Every /api error is JSON (hub.http.errors); every route but /api/health and /mqtt needs credentials
+(hub.http.auth).
+"""
 
 from aiohttp import web
 
 from hub.core import Hub
-from hub.http import api
+from hub.http import api, devices, discovery, integrations, points
+from hub.http.auth import basic_auth
+from hub.http.errors import json_errors
 from hub.http.keys import HUB_KEY
 
 
@@ -18,10 +24,12 @@ async def _stop_hub(app: web.Application) -> None:
 
 def create_app(hub: Hub) -> web.Application:
     """Build the application for `hub`; starting the app starts the hub."""
-    app = web.Application()
+    app = web.Application(middlewares=[json_errors, basic_auth])
     app[HUB_KEY] = hub
     app.router.add_get("/mqtt", hub.broker.handle_websocket)
     app.add_routes(api.routes)
+    for module in (discovery, devices, points, integrations):
+        app.add_routes(module.routes)
     app.on_startup.append(_start_hub)
     app.on_shutdown.append(_stop_hub)
     return app

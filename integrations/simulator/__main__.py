@@ -1,0 +1,7 @@
+"""`python -m integrations.simulator SCENARIO --minutes N --seed S [--step S]`."""
+
+import sys
+
+from .runner import main
+
+sys.exit(main())
