@@ -1,4 +1,8 @@
-"""`bms-hub run | check-config | --version`: the command line, with readable logs on stderr."""
+"""`bms-hub run | check-config | integrations | simulate | DOMAIN ...`: the command line.
+
+Logs are readable lines on stderr. `simulate DOMAIN` and `DOMAIN ...` run commands that
+integrations provide (see hub.integration_commands).
+"""
 
 import argparse
 import asyncio
@@ -16,6 +20,7 @@ from hub.config import ConfigError, HubConfig, LogLevel, default_config, load_co
 from hub.core import Hub
 from hub.demo import DEMO_USER, PASSWORD_FILE, demo_config
 from hub.http.app import create_app
+from hub.integration_commands import run_domain_command, run_simulate
 from hub.integrations_cli import list_integrations
 from hub.preflight import validate_integration_configs
 
@@ -42,12 +47,21 @@ def build_parser() -> argparse.ArgumentParser:
         "integrations", help="list installed integrations; with --config, check the configured ones"
     )
     found.add_argument("--config", type=Path, help="YAML configuration file whose integrations to check")
+    simulate = commands.add_parser(
+        "simulate", help="run an integration's simulated device, e.g. `bms-hub simulate modbus --help`"
+    )
+    simulate.add_argument("domain_and_args", nargs=argparse.REMAINDER, metavar="DOMAIN [ARGS...]")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `bms-hub` console script."""
+    argv = sys.argv[1:] if argv is None else argv
+    if (code := run_domain_command(argv)) is not None:
+        return code
     args = build_parser().parse_args(argv)
+    if args.command == "simulate":
+        return run_simulate(args.domain_and_args)
     if args.command == "check-config":
         return _check_config(args.config)
     if args.command == "integrations":

@@ -7,6 +7,7 @@ subprocess, exactly as a user's `pip install bms-hub-example` would make them vi
 
 import asyncio
 import importlib
+import json
 import logging
 import os
 import shutil
@@ -430,3 +431,22 @@ def test_cli_check_config__integration_missing_without_the_package(tmp_path):
     result = run_hub("check-config", str(path), plugins=None, cwd=tmp_path)
     assert result.returncode == 2
     assert f"{path}:3: integrations.example: no integration named 'example' is installed" in result.stderr
+
+
+def test_cli_domain_command__runs_the_packages_own_command(site_packages, tmp_path):
+    result = run_hub("example", "--name", "Lab", plugins=site_packages, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "example-1: Lab, points temperature and setpoint\n"
+
+
+def test_cli_simulate__an_integration_without_a_simulator_is_refused(site_packages, tmp_path):
+    result = run_hub("simulate", "example", plugins=site_packages, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no simulator for 'example'; available: simulator" in result.stderr
+
+
+def test_cli_simulate__runs_the_simulator_headless(tmp_path):
+    result = run_hub("simulate", "simulator", "demo", "--minutes", "0", plugins=None, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    first = json.loads(result.stdout.splitlines()[0])
+    assert (first["t"], first["point"], first["quality"]) == (0, "ahu-1.outdoor_air_temp", "good")

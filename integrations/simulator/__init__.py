@@ -21,10 +21,11 @@ from hub.integration import IntegrationContext
 from .config import CONFIG_SCHEMA, SimulatorConfig
 from .equipment import DOMAIN
 from .integration import SimulatorIntegration
+from .runner import main as simulate_main
 from .scenario_loader import open_scenario
 from .simulation import Simulation
 
-__all__ = ["CONFIG_SCHEMA", "DOMAIN", "SimulatorIntegration", "async_setup"]
+__all__ = ["CONFIG_SCHEMA", "DOMAIN", "SimulatorIntegration", "async_setup", "simulate_main"]
 
 
 async def async_setup(ctx: IntegrationContext, config: Mapping[str, Any]) -> SimulatorIntegration:
