@@ -76,6 +76,58 @@ class PollingConfig:
 
 
 @dataclass(frozen=True)
+class MqttApiConfig:
+    batch_interval: float = 60.0  # s between bulk telemetry messages
+    max_batch_size: int = 100  # points per bulk message; more are split over several messages
+    controller_id: str | None = None  # first level of per-point topics; None: each point's device id
+
+
+class BridgeTransport(StrEnum):
+    TCP = "tcp"
+    TLS = "tls"
+    WSS = "wss"
+
+
+@dataclass(frozen=True)
+class SpoolConfig:
+    max_messages: int = 100_000  # QoS 1 messages kept while upstream is unreachable
+    max_bytes: int = 50 * 1024 * 1024  # topic + payload bytes kept
+    max_age: float = 7 * 86400.0  # s; older messages are dropped
+
+
+@dataclass(frozen=True)
+class BridgeConfig:
+    enabled: bool = False
+    host: str | None = None  # upstream broker; required when enabled
+    port: int = 1883
+    transport: BridgeTransport = BridgeTransport.TCP
+    websocket_path: str = "/mqtt"  # for wss
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)  # from !secret; never logged
+    client_id: str | None = None  # None: bms-hub-{iot_device_id}
+    keepalive: int = 30  # s
+    ca_file: Path | None = None  # CA bundle for tls/wss; None: the system's
+    cert_file: Path | None = None  # client certificate (with key_file)
+    key_file: Path | None = None
+    prefix: str = ""  # put before every local topic upstream, removed from topics coming down
+    publish: tuple[str, ...] = ()  # local filters sent up; none: everything under this hub's prefix
+    subscribe: tuple[str, ...] = ()  # local filters taken down; none: this hub's commands and site alerts
+    backoff_initial: float = 1.0  # s before the first reconnect, doubling up to backoff_max
+    backoff_max: float = 300.0
+    spool: SpoolConfig = SpoolConfig()
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    commit_interval: float = 5.0  # s between commits: few big commits spare SD cards
+    batch_size: int = 10_000  # queued samples that make the writer commit before the interval ends
+    queue_limit: int = 200_000  # samples held while the disk is slow or full; beyond, dropped and counted
+    raw_retention_hours: float = 24.0  # raw samples older than this are purged
+    raw_retention_overrides: Mapping[str, float] = field(default_factory=dict)  # point id -> hours
+    rollup_retention_days: float = 30.0  # 15- and 30-minute rollups older than this are purged
+
+
+@dataclass(frozen=True)
 class HubConfig:
     data_dir: Path = Path("data")
     log_level: LogLevel = LogLevel.INFO
@@ -83,6 +135,9 @@ class HubConfig:
     mqtt: MqttConfig = MqttConfig()
     identity: IdentityConfig = IdentityConfig()
     polling: PollingConfig = PollingConfig()
+    mqtt_api: MqttApiConfig = MqttApiConfig()
+    bridge: BridgeConfig = BridgeConfig()
+    store: StoreConfig = StoreConfig()
     integrations: Mapping[str, Any] = field(default_factory=dict)  # domain -> raw config (issue 3)
     source: Path | None = None  # the file it was loaded from; None for the embedded default
 
@@ -122,6 +177,10 @@ SECTIONS: dict[tuple[str, ...], type] = {
     ("mqtt", "tcp"): TcpListenerConfig,
     ("mqtt", "users", "*"): MqttUser,
     ("polling",): PollingConfig,
+    ("store",): StoreConfig,
+    ("mqtt_api",): MqttApiConfig,
+    ("bridge",): BridgeConfig,
+    ("bridge", "spool"): SpoolConfig,
 }
 
 
@@ -312,6 +371,111 @@ POLLING_SCHEMA = vol.Schema(
     }
 )
 
+
+def retention_overrides(value: Any) -> Mapping[str, float]:
+    """Validate a mapping of point id -> hours of raw samples to keep for that point."""
+    if value is None:
+        return MappingProxyType({})
+    if not isinstance(value, dict):
+        raise vol.Invalid("expected a mapping of point id -> hours")
+    hours = number(0.01, 87_600, "a number of hours")
+    out, errors = {}, []
+    for key, item in value.items():
+        try:
+            out[string(key)] = hours(item)
+        except vol.Invalid as exc:
+            errors.append(vol.Invalid(exc.msg, [key]))
+    if errors:
+        raise vol.MultipleInvalid(errors)
+    return MappingProxyType(out)
+
+
+STORE_SCHEMA = vol.Schema(
+    {
+        vol.Optional("commit_interval"): seconds(0.05, 3600),
+        vol.Optional("batch_size"): integer(1, 1_000_000),
+        vol.Optional("queue_limit"): integer(1000),
+        vol.Optional("raw_retention_hours"): number(0.01, 87_600, "a number of hours"),
+        vol.Optional("raw_retention_overrides"): retention_overrides,
+        vol.Optional("rollup_retention_days"): number(1, 3650, "a number of days"),
+    }
+)
+
+MQTT_API_SCHEMA = vol.Schema(
+    {
+        vol.Optional("batch_interval"): seconds(1, 86400),
+        vol.Optional("max_batch_size"): integer(1, 100_000),
+        vol.Optional("controller_id"): identifier,
+    }
+)
+
+
+def optional(validator: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Accept a blank value (None) or one that passes `validator`."""
+    return lambda value: None if value is None else validator(value)
+
+
+def topic_prefix(value: Any) -> str:
+    """Validate a topic prefix: empty, or topic levels without wildcards."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or "+" in value or "#" in value or "\x00" in value:
+        raise vol.Invalid("expected a topic prefix without '+', '#' or NUL, such as 'sites/'")
+    return value
+
+
+def bridge_transport(value: Any) -> BridgeTransport:
+    if isinstance(value, str) and value.lower() in set(BridgeTransport):
+        return BridgeTransport(value.lower())
+    raise vol.Invalid(f"expected one of {', '.join(BridgeTransport)}")
+
+
+SPOOL_SCHEMA = vol.Schema(
+    {
+        vol.Optional("max_messages"): integer(1),
+        vol.Optional("max_bytes"): integer(1024),
+        vol.Optional("max_age"): seconds(1, 365 * 86400),
+    }
+)
+
+BRIDGE_SCHEMA = vol.Schema(
+    {
+        vol.Optional("enabled"): boolean,
+        vol.Optional("host"): optional(HOST),
+        vol.Optional("port"): PORT,
+        vol.Optional("transport"): bridge_transport,
+        vol.Optional("websocket_path"): string,
+        vol.Optional("username"): optional(string),
+        vol.Optional("password"): optional(string),
+        vol.Optional("client_id"): optional(string),
+        vol.Optional("keepalive"): integer(5, 3600),
+        vol.Optional("ca_file"): optional(directory),
+        vol.Optional("cert_file"): optional(directory),
+        vol.Optional("key_file"): optional(directory),
+        vol.Optional("prefix"): topic_prefix,
+        vol.Optional("publish"): TOPIC_FILTERS,
+        vol.Optional("subscribe"): TOPIC_FILTERS,
+        vol.Optional("backoff_initial"): seconds(0.1, 3600),
+        vol.Optional("backoff_max"): seconds(1, 86400),
+        vol.Optional("spool"): section(SPOOL_SCHEMA, SpoolConfig),
+    }
+)
+
+
+def bridge_section(value: Any) -> BridgeConfig:
+    """Validate the bridge; an enabled one needs a host (reported with the other problems, at `enabled`)."""
+    errors = []
+    try:
+        bridge = section(BRIDGE_SCHEMA, BridgeConfig)(value)
+    except vol.MultipleInvalid as exc:
+        errors.extend(exc.errors)
+    if isinstance(value, dict) and value.get("enabled") is True and value.get("host") is None:
+        errors.append(vol.Invalid("an enabled bridge needs `host`, the upstream broker", ["enabled"]))
+    if errors:
+        raise vol.MultipleInvalid(errors)
+    return bridge
+
+
 CONFIG_SCHEMA = vol.Schema(
     {
         vol.Optional("data_dir"): directory,
@@ -319,7 +483,10 @@ CONFIG_SCHEMA = vol.Schema(
         vol.Optional("http"): section(LISTENER_SCHEMA, HttpConfig),
         vol.Optional("identity"): section(IDENTITY_SCHEMA, IdentityConfig),
         vol.Optional("polling"): section(POLLING_SCHEMA, PollingConfig),
+        vol.Optional("store"): section(STORE_SCHEMA, StoreConfig),
         vol.Optional("mqtt"): section(MQTT_SCHEMA, MqttConfig),
+        vol.Optional("mqtt_api"): section(MQTT_API_SCHEMA, MqttApiConfig),
+        vol.Optional("bridge"): bridge_section,
         vol.Optional("integrations"): integrations,
     }
 )

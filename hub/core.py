@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub import __version__
+from hub.bridge import Bridge
 from hub.bus import Bus
 from hub.commands import CommandService
 from hub.config import HubConfig
 from hub.discovery import DiscoveryService
-from hub.discovery_store import JsonDiscoveryStore
 from hub.health import HealthRegistry
 from hub.identity import Identity, load_identity
 from hub.integration import IntegrationContext
@@ -18,11 +18,15 @@ from hub.loader import IntegrationManager
 from hub.mqtt.access import BrokerAccess, ConfigUserAccess
 from hub.mqtt.broker import EmbeddedBroker
 from hub.mqtt.status import StatusPublisher
+from hub.mqtt_api.commands import CommandContext
+from hub.mqtt_api.service import MqttApi
 from hub.points import PointRegistry
 from hub.polling import Poller
+from hub.store import Store
 from hub.supervisor import DEFAULT_BACKOFF, Backoff, Supervisor
 
 _LOGGER = logging.getLogger(__name__)
+BRIDGE_FLUSH_S = 5.0  # on stop, how long the bridge may take to send what is waiting (the offline status)
 
 
 @dataclass(frozen=True)
@@ -64,15 +68,24 @@ class Hub:
         )
         self.integrations = IntegrationManager(self)
         self.commands = CommandService(self.points, self.integrations.get, self.bus)
-        store = JsonDiscoveryStore(config.data_dir / "discovery.json")
-        self.discovery = DiscoveryService(self.integrations.loaded, self.bus, store)
+        self.store = Store(
+            config.store,
+            config.data_dir / "hub.db",
+            self.bus,
+            self.supervisor,
+            legacy_discovery=config.data_dir / "discovery.json",
+        )
+        self.discovery = DiscoveryService(self.integrations.loaded, self.bus, self.store.discovery)
         self._identity: Identity | None = None
         self._status: StatusPublisher | None = None
+        self.mqtt_api: MqttApi | None = None
+        self.bridge: Bridge | None = None
         self.started_at: float | None = None
         self.health.register("broker", self.broker.health)
         self.health.register("tasks", self.supervisor.health)
         self.health.register("polling", self.poller.health)
         self.health.register("integrations", self.integrations.health)
+        self.health.register("store", self.store.health)
 
     @property
     def identity(self) -> Identity:
@@ -84,18 +97,69 @@ class Hub:
         """Start services in dependency order; a failure stops what had started and raises."""
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         self._identity = load_identity(self.config.identity, self.config.data_dir)
+        await self.store.start()  # before anything that produces samples or events
+        try:
+            await self._start_services()
+        except BaseException:
+            await self.store.stop()  # its connection threads would keep the process alive
+            raise
+
+    async def _start_services(self) -> None:
+        """Everything that starts after the store (a failure here closes the store again)."""
         await self.discovery.load()
         if not self.config.mqtt.users and not self.config.mqtt.allow_anonymous:
             _LOGGER.warning("no MQTT users are configured: the broker refuses every client (see mqtt.users)")
         await self.broker.start()
         self._status = StatusPublisher(self.broker, self._identity, self.version, self.health)
+        if self.config.bridge.enabled:
+            self.bridge = self._make_bridge(self._status)
+            await self.bridge.start()
+            self.health.register("bridge", self.bridge.health)
         self._status.publish_online()
         interval = self.config.mqtt.heartbeat_interval
         self.supervisor.spawn("heartbeat", lambda: self._status.run_heartbeat(interval))  # type: ignore[union-attr]
+        context = self._command_context(self._status)
+        self.mqtt_api = MqttApi(context, self.config.mqtt_api, self.supervisor, self.config.data_dir)
+        self.mqtt_api.start()
+        self.health.register("telemetry", self.mqtt_api.health)
         await self.integrations.setup_all(self.config.integrations, self.config.source)
         self.started_at = time.monotonic()
         self.bus.publish(HubStarted(self._identity, self.version))
         _LOGGER.info("hub %s started as %s", self.version, self._identity.topic_prefix)
+
+    def _command_context(self, status: StatusPublisher) -> CommandContext:
+        """What MQTT commands act on."""
+        return CommandContext(
+            broker=self.broker,
+            identity=self.identity,
+            bus=self.bus,
+            points=self.points,
+            discovery=self.discovery,
+            commands=self.commands,
+            poller=self.poller,
+            status=status,
+            restart=self.restart_services,
+        )
+
+    def _make_bridge(self, status: StatusPublisher) -> Bridge:
+        """The upstream bridge; on every (re)connection it re-announces the hub over its last will."""
+        return Bridge(
+            self.config.bridge,
+            self.broker,
+            self.bus,
+            self.identity,
+            self.supervisor,
+            self.config.data_dir,
+            self.config.source.parent if self.config.source else Path.cwd(),
+            will=status.offline_payload(),
+            on_connected=status.publish_online,
+        )
+
+    async def restart_services(self) -> None:
+        """Restart the integrations (and so their polling) in process; the broker and HTTP stay up."""
+        _LOGGER.warning("restarting the integrations")
+        await self.integrations.stop_all()
+        await self.integrations.setup_all(self.config.integrations, self.config.source)
 
     def integration_context(self, domain: str) -> IntegrationContext:
         """A narrow context for one integration; the manager undoes what it registers on unload."""
@@ -118,8 +182,15 @@ class Hub:
         self.bus.publish(HubStopping())
         if self._status is not None:
             self._status.publish_offline()
+        if self.mqtt_api is not None:
+            await self.mqtt_api.stop()
+        if self.bridge is not None:
+            await self.bridge.flush(BRIDGE_FLUSH_S)
         await self.discovery.stop()
         await self.integrations.stop_all()
+        await self.store.stop()  # after the integrations: their last samples are written too
         await self.supervisor.stop()
+        if self.bridge is not None:
+            await self.bridge.close()
         await self.broker.stop()
         _LOGGER.info("hub stopped")

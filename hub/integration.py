@@ -101,6 +101,23 @@ class PushIntegration(Integration, Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class PrioritySlots:
+    """Who holds a commandable point: its 16 command slots (priority 1 first; None: empty), its default."""
+
+    slots: tuple[Value, ...]
+    relinquish_default: Value = None  # what the point does when every slot is empty (None: not known)
+
+
+@runtime_checkable
+class PriorityArrayIntegration(Integration, Protocol):
+    """An integration whose commandable points have a BACnet-style priority array the UI can show."""
+
+    async def priority_array(self, point_id: str) -> PrioritySlots | None:
+        """The point's slots as the device holds them now; None when it has no priority array."""
+        ...
+
+
 @dataclass
 class IntegrationContext:
     """Everything an integration may touch; what it registers is tagged with its domain, undone on unload."""

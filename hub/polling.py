@@ -77,6 +77,7 @@ class Poller:
         self._loops: dict[str, DeviceLoop] = {}
         self._counters = PollCounters()
         self._pushes = 0
+        self._paused = False
         bus = registry.bus
         bus.subscribe(DeviceAdded, self._on_device_added)
         bus.subscribe(PointAdded, self._on_point_added)
@@ -97,8 +98,30 @@ class Poller:
         for device_id in [i for i, r in self._loops.items() if r.device.domain == domain]:
             self._loops.pop(device_id).stop()
 
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        """Stop every poll loop and ignore pushed samples until resume() (monitoring off)."""
+        self._paused = True
+        for device_loop in self._loops.values():
+            device_loop.stop()
+        self._loops.clear()
+
+    def resume(self) -> None:
+        """Poll every attached integration's devices again."""
+        if not self._paused:
+            return
+        self._paused = False
+        for domain, integration in self._integrations.items():
+            for device in [d for d in self._registry.devices() if d.domain == domain]:
+                self._start(device, integration)
+
     def report(self, point_id: str, sample: Sample) -> None:
         """Accept a pushed sample (COV): same deadband and publication as a polled one."""
+        if self._paused:
+            return
         self._pushes += 1
         self._registry.update(point_id, sample)
 
@@ -185,6 +208,7 @@ class Poller:
             "read_errors": counters.read_errors,
             "points_read": counters.points_read,
             "pushes": self._pushes,
+            "paused": self._paused,
             "missed_cycles": counters.missed,
             "lateness_ms": {
                 "window_s": late.window,
@@ -199,6 +223,8 @@ class Poller:
     # -- internals -----------------------------------------------------------------------
 
     def _start(self, device: Device, integration: Integration) -> None:
+        if self._paused:
+            return
         device_loop = DeviceLoop(
             device, integration, self._registry, self._clock, self._rng, self._settings, self._counters
         )

@@ -255,7 +255,10 @@ async def test_a_corrupt_results_file_is_logged_and_ignored(
     operation_id = running.hub.discovery.start(["alpha"], DiscoveryRequest())
     async with asyncio.timeout(WAIT_S):
         await stored.wait()
-    assert path.read_text().count(operation_id) == 1, "the next save replaces it"
+    assert [op.id for op in await running.hub.store.discovery.load()] == [operation_id], "stored in SQLite"
+    assert path.read_text() == '{"format": 1, "operations": [{"operation_id": "x"', (
+        "the old file is left alone"
+    )
 
 
 # -- the service on its own, with another store ---------------------------------------------------

@@ -434,3 +434,27 @@ async def test_push__subscribes_once_online_and_again_after_the_device_comes_bac
     assert pushing.subscriptions.empty()  # not asked again while it stayed subscribed
     env.poller.report("d1.p0", Sample(42.0, time.time()))
     assert env.registry.latest("d1.p0").value == 42.0
+
+
+async def test_pause__stops_polls_and_pushes_until_resume(make_env):
+    env, clock_env = make_env(), make_env()  # the second poller's cycles show time passing
+    env.fake.add_device(device("d1", interval=0.01), analog_points("d1", 1))
+    clock_env.fake.add_device(device("tick", interval=0.01), analog_points("tick", 1))
+    env.poller.attach("fake", env.fake)
+    clock_env.poller.attach("fake", clock_env.fake)
+    await env.events.update_of("d1.p0")
+
+    env.poller.pause()
+    reads = len(env.fake.history)
+    env.fake.add_device(device("d2", interval=0.01), analog_points("d2", 1))  # not polled while paused
+    env.poller.report("d1.p0", Sample(99.0, time.time()))  # a push is ignored too
+    for _ in range(5):
+        await clock_env.events.update_of("tick.p0")
+    assert len(env.fake.history) == reads
+    assert env.registry.latest("d1.p0").value != 99.0
+    assert env.poller.health().detail["paused"] is True
+
+    env.poller.resume()
+    await env.events.update_of("d2.p0")
+    await env.events.update_of("d1.p0")
+    assert env.poller.health().detail["devices"] == 2

@@ -7,7 +7,7 @@ Every /api error is JSON (hub.http.errors); every route but /api/health and /mqt
 from aiohttp import web
 
 from hub.core import Hub
-from hub.http import api, devices, discovery, integrations, points
+from hub.http import api, devices, discovery, history, integrations, points
 from hub.http.auth import basic_auth
 from hub.http.errors import json_errors
 from hub.http.keys import HUB_KEY
@@ -28,7 +28,7 @@ def create_app(hub: Hub) -> web.Application:
     app[HUB_KEY] = hub
     app.router.add_get("/mqtt", hub.broker.handle_websocket)
     app.add_routes(api.routes)
-    for module in (discovery, devices, points, integrations):
+    for module in (discovery, devices, points, integrations, history):
         app.add_routes(module.routes)
     app.on_startup.append(_start_hub)
     app.on_shutdown.append(_stop_hub)

@@ -24,7 +24,7 @@ from hub.config import boolean, each, integer, string
 from hub.http.errors import api_error
 from hub.http.keys import HUB_KEY, USER_KEY
 from hub.http.validation import non_empty, read_body
-from hub.integration import DEFAULT_PRIORITY
+from hub.integration import DEFAULT_PRIORITY, DeviceError, PriorityArrayIntegration
 from hub.points import Point, PointRegistry, Quality
 
 routes = web.RouteTableDef()
@@ -140,6 +140,29 @@ async def latest_data(request: web.Request) -> web.Response:
         if sample.quality != Quality.GOOD or stale:
             problems[point.id] = {"quality": str(sample.quality), "reason": sample.reason, "stale": stale}
     return web.json_response({"timestamp": iso(now), "values": values, "problems": problems})
+
+
+@routes.get("/api/points/{point_id}/priority")
+async def point_priority(request: web.Request) -> web.Response:
+    """Who holds which of a commandable point's 16 priority slots, read from its device now."""
+    hub = request.app[HUB_KEY]
+    point_id = request.match_info["point_id"]
+    _known_points(hub.points, [point_id])
+    domain = hub.points.device(hub.points.point(point_id).device_id).domain
+    integration = hub.integrations.get(domain)
+    if not isinstance(integration, PriorityArrayIntegration):
+        reason = "is not loaded" if integration is None else "has no priority arrays"
+        raise api_error(web.HTTPConflict, f"point {point_id!r}: integration {domain!r} {reason}")
+    try:
+        array = await integration.priority_array(point_id)
+    except DeviceError as err:
+        raise api_error(web.HTTPBadGateway, f"device did not answer: {err}") from None
+    if array is None:
+        raise api_error(web.HTTPConflict, f"point {point_id!r} has no priority array")
+    slots = [{"priority": index, "value": json_value(v)} for index, v in enumerate(array.slots, start=1)]
+    return web.json_response(
+        {"point_id": point_id, "slots": slots, "relinquish_default": json_value(array.relinquish_default)}
+    )
 
 
 def _known_points(registry: PointRegistry, point_ids: Iterable[str]) -> None:

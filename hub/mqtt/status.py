@@ -29,21 +29,34 @@ class StatusPublisher:
         self._version = version
         self._health = health
         self._started = time.monotonic()
+        self.monitoring = True  # whether the hub polls its devices (start_monitoring / stop_monitoring)
 
     @property
     def uptime_s(self) -> float:
         return round(time.monotonic() - self._started, 3)
 
     def publish_online(self) -> None:
-        """Announce the hub with its identity, version and health."""
-        self._publish_update("online", health=str(self._health.report().status))
+        """Announce the hub with its identity, version, health and monitoring state."""
+        self._publish_update("online", health=str(self._health.report().status), monitoring=self.monitoring)
+
+    def set_monitoring(self, monitoring: bool) -> None:
+        """Record the monitoring state and announce it on `status/update`."""
+        self.monitoring = monitoring
+        self.publish_online()
 
     def publish_offline(self) -> None:
         """Announce an orderly stop."""
         self._publish_update("offline")
 
+    def offline_payload(self) -> bytes:
+        """What `status/update` says after an orderly stop (also the bridge's last will upstream)."""
+        return _encode(self._update("offline"))
+
     def _publish_update(self, state: str, **extra: object) -> None:
-        payload = {
+        self._send(STATUS_UPDATE, self._update(state, **extra))
+
+    def _update(self, state: str, **extra: object) -> dict[str, object]:
+        return {
             "status": state,
             "timestamp": utc_now_iso(),
             "version": self._version,
@@ -52,7 +65,6 @@ class StatusPublisher:
             "iot_device_id": self._identity.iot_device_id,
             **extra,
         }
-        self._send(STATUS_UPDATE, payload)
 
     def publish_heartbeat(self) -> None:
         """Uptime and the broker's counters."""
@@ -63,6 +75,7 @@ class StatusPublisher:
             "health": str(report.status),
             "counters": self._broker.broker.stats.as_dict(),
             "mqtt_clients": self._broker.broker.connected_clients,
+            "monitoring": self.monitoring,
         }
         self._send(STATUS_HEARTBEAT, payload)
 
@@ -73,5 +86,8 @@ class StatusPublisher:
             await asyncio.sleep(interval)
 
     def _send(self, suffix: str, payload: dict[str, object]) -> None:
-        topic = self._identity.topic_prefix + suffix
-        self._broker.publish(topic, json.dumps(payload, separators=(",", ":")).encode(), qos=1, retain=True)
+        self._broker.publish(self._identity.topic_prefix + suffix, _encode(payload), qos=1, retain=True)
+
+
+def _encode(payload: dict[str, object]) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()

@@ -16,6 +16,7 @@ from hub.integration import (
     DiscoveryProgress,
     DiscoveryRequest,
     IntegrationContext,
+    PrioritySlots,
 )
 from hub.points import Point, Sample, Value
 
@@ -109,6 +110,11 @@ class SimulatorIntegration:
             await asyncio.sleep(delay)
         self._advance()
         self.simulation.write(point, value, priority)
+
+    async def priority_array(self, point_id: str) -> PrioritySlots | None:
+        """Who holds which command slot of a simulated point now (None: a read-only point)."""
+        self._advance()
+        return self.simulation.priority_array(point_id)
 
     def health(self) -> ComponentHealth:
         """OK (the faults are the scenario's), with where the scenario stands and what it has broken."""

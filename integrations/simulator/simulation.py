@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from hub.integration import DeviceError, DiscoveredDevice, WriteError
+from hub.integration import DeviceError, DiscoveredDevice, PrioritySlots, WriteError
 from hub.points import Point, Quality, Sample, Value
 
 from .durations import format_duration
@@ -127,6 +127,15 @@ class Simulation:
             raise WriteError(f"no simulated point {point.id!r}")
         checked = checked_write(own, value, priority)  # refuses read-only points: only site commands get here
         self.model.arrays[own.id].command(priority, checked)
+
+    def priority_array(self, point_id: str) -> PrioritySlots | None:
+        """A commanded point's slots and relinquish default (None: it has none); DeviceError: offline."""
+        own = self.points.get(point_id)
+        offline = self.offline.get(own.device_id) if own is not None else None
+        if offline is not None:
+            raise DeviceError(offline)
+        array = self.model.arrays.get(point_id)
+        return PrioritySlots(array.slots(), array.relinquish_default) if array is not None else None
 
     def _apply_steps_due_by(self, time: int) -> bool:
         """Apply the scenario steps due at or before `time`; whether there were any."""

@@ -284,3 +284,16 @@ async def test_latest__values_and_the_doubtful_points(fakes_hub: RunningHub):
         "beta-1.p1": {"quality": "bad", "reason": "sensor open", "stale": False},
         "beta-1.setpoint": {"quality": "uncertain", "reason": "cached", "stale": True},
     }
+
+
+# -- GET /api/points/{point_id}/priority (served by a real device: tests/integrations/bacnet) ------
+
+
+async def test_priority__an_integration_without_priority_arrays_409_unknown_point_404(fakes_hub: RunningHub):
+    status, body = await call(fakes_hub, "GET", "/api/points/alpha-1.p0/priority")
+    assert (status, body) == (
+        409,
+        {"error": "point 'alpha-1.p0': integration 'alpha' has no priority arrays"},
+    )
+    status, body = await call(fakes_hub, "GET", "/api/points/nope/priority")
+    assert (status, body) == (404, {"error": "unknown points: 'nope'"})

@@ -11,6 +11,7 @@ from hub.integration import (
     DiscoveryProgress,
     DiscoveryRequest,
     Integration,
+    PriorityArrayIntegration,
     WriteError,
 )
 from hub.points import Quality
@@ -59,6 +60,20 @@ async def test_write__read_back_shows_the_effective_value_and_refusals_say_why(m
         await built.integration.write(setpoint, 35, 8)
     await built.integration.write(setpoint, None, 8)
     assert (await built.integration.read([setpoint]))[setpoint.id].value == 16.0
+
+
+async def test_priority_array__who_holds_each_slot_over_the_relinquish_default(make_integration, small_site):
+    built = make_integration(small_site("  - {at: 1m, offline: vav-2}\n"))
+    assert isinstance(built.integration, PriorityArrayIntegration)
+    await built.integration.start()
+    await built.integration.write(built.registry.point("vav-1.zone_setpoint"), 24.0, 8)
+    array = await built.integration.priority_array("vav-1.zone_setpoint")
+    assert array.slots == (None,) * 7 + (24.0,) + (None,) * 8
+    assert array.relinquish_default == 21.0
+    assert await built.integration.priority_array("vav-1.zone_temp") is None  # a sensor
+    built.clock.now += 60
+    with pytest.raises(DeviceError, match="vav-2 does not answer"):
+        await built.integration.priority_array("vav-2.zone_setpoint")
 
 
 async def test_read__a_failed_sensor_and_an_offline_device(make_integration, small_site):

@@ -1,0 +1,107 @@
+"""Numbered schema migrations recorded in `schema_migrations`: an older database upgrades on start.
+
+Each migration runs in its own transaction with its record, so a crash leaves a database at one
+version or the next. A database written by a newer hub (a version this code does not know) is
+refused rather than guessed at.
+"""
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import aiosqlite
+
+_LOGGER = logging.getLogger(__name__)
+
+Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer hub; this one will not touch it."""
+
+
+async def _run(db: aiosqlite.Connection, *statements: str) -> None:
+    for statement in statements:
+        await db.execute(statement)
+
+
+async def m001_initial(db: aiosqlite.Connection) -> None:
+    """Metadata, raw samples, append-only events, config versions, discovery results, flags."""
+    await _run(
+        db,
+        """CREATE TABLE devices (
+            device_id TEXT PRIMARY KEY, name TEXT NOT NULL, domain TEXT NOT NULL,
+            address TEXT NOT NULL, vendor TEXT NOT NULL, model TEXT NOT NULL, updated_ms INTEGER NOT NULL)""",
+        """CREATE TABLE points (
+            key INTEGER PRIMARY KEY, point_id TEXT NOT NULL UNIQUE, device_id TEXT NOT NULL,
+            name TEXT NOT NULL, kind TEXT NOT NULL, units TEXT NOT NULL, updated_ms INTEGER NOT NULL)""",
+        # Keyed (point, ts) without a rowid: the smallest rows and the fastest range reads and purges.
+        """CREATE TABLE samples (
+            point_key INTEGER NOT NULL, ts INTEGER NOT NULL, value, quality INTEGER NOT NULL,
+            PRIMARY KEY (point_key, ts)) WITHOUT ROWID""",
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, kind TEXT NOT NULL, subject TEXT NOT NULL,
+            data TEXT NOT NULL)""",
+        "CREATE INDEX events_by_ts ON events (ts)",
+        """CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+            BEGIN SELECT RAISE(ABORT, 'events are append-only'); END""",
+        """CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+            BEGIN SELECT RAISE(ABORT, 'events are append-only'); END""",
+        """CREATE TABLE config_versions (
+            version INTEGER PRIMARY KEY, name TEXT NOT NULL, created_ms INTEGER NOT NULL,
+            author TEXT NOT NULL, content TEXT NOT NULL)""",
+        "CREATE INDEX config_versions_by_name ON config_versions (name, version)",
+        """CREATE TABLE discovery (
+            position INTEGER PRIMARY KEY, operation_id TEXT NOT NULL UNIQUE, data TEXT NOT NULL)""",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    )
+
+
+async def m002_rollups(db: aiosqlite.Connection) -> None:
+    """Precomputed 15- and 30-minute rollups: charts and exports never aggregate raw rows on request."""
+    await db.execute(
+        """CREATE TABLE rollups (
+            width_min INTEGER NOT NULL, point_key INTEGER NOT NULL, bucket_ts INTEGER NOT NULL,
+            min REAL NOT NULL, max REAL NOT NULL, sum REAL NOT NULL, count INTEGER NOT NULL,
+            last REAL NOT NULL, last_ts INTEGER NOT NULL,
+            PRIMARY KEY (width_min, point_key, bucket_ts)) WITHOUT ROWID"""
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_rollups)
+
+
+async def schema_version(db: aiosqlite.Connection) -> int:
+    """The highest migration recorded; 0 for an empty database."""
+    await db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)"
+    )
+    async with db.execute("SELECT max(version) FROM schema_migrations") as cursor:
+        row = await cursor.fetchone()
+    return (row[0] if row else None) or 0
+
+
+async def migrate(db: aiosqlite.Connection, upto: int = len(MIGRATIONS)) -> int:
+    """Apply the missing migrations up to `upto` (an autocommit connection); returns the version reached."""
+    version = await schema_version(db)
+    if version > len(MIGRATIONS):
+        raise SchemaTooNew(
+            f"the database is at schema version {version} but this hub knows only up to "
+            f"{len(MIGRATIONS)}: it was written by a newer BMS Hub; upgrade the hub or move the file away"
+        )
+    for number in range(version + 1, upto + 1):
+        migration = MIGRATIONS[number - 1]
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            await migration(db)
+            await db.execute(
+                "INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)",
+                (number, migration.__name__, int(time.time() * 1000)),
+            )
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        _LOGGER.info("database migrated to schema version %d (%s)", number, migration.__name__)
+    return max(version, upto)
