@@ -1,12 +1,13 @@
 """Telemetry on the MQTT contract: `bulk` batches (QoS 0) and retained per-point topics (QoS 1).
 
-Every accepted sample (the registry already applied the point's deadband) is published at once on
-`{controller_id}/{point_id}`, retained, and kept for the next `bulk` batch, which carries each changed
-point's latest sample once. A batch of more than `max_batch_size` points is split over several
-messages sharing one `batch_id`. When an integration's points go away and have not come back by the
-next batch (a restart re-registers them), their retained topics are cleared with an empty retained
-message, so no stale value lingers. The topics are kept in a file in the data folder, so points
-deleted while the hub was down are cleared upstream too (at the first batch after the start).
+Every accepted sample that changed the point's value or quality (the registry already applied the
+point's deadband) is published at once on `{controller_id}/{point_id}`, retained. Every sample is
+kept for the next `bulk` batch, which carries each point's latest sample once. A batch of more
+than `max_batch_size` points is split over several messages sharing one `batch_id`. When an
+integration's points go away and have not come back by the next batch (a restart re-registers
+them), their retained topics are cleared with an empty retained message, so no stale value
+lingers. The topics are kept in a file in the data folder, so points deleted while the hub was
+down are cleared upstream too (at the first batch after the start).
 """
 
 import asyncio
@@ -78,9 +79,12 @@ class Telemetry:
         return f"{self._prefix}{controller.translate(_NOT_IN_TOPICS)}/{point_id.translate(_NOT_IN_TOPICS)}"
 
     def _on_update(self, event: PointUpdate) -> None:
-        point, sample = event.point, event.sample
+        point, sample, previous = event.point, event.sample, event.previous
         self._pending[point.id] = (point.device_id, sample)
-        topic = self._topics.get(point.id, (None, None))[1] or self.point_topic(point.device_id, point.id)
+        known = self._topics.get(point.id)
+        if known is not None and previous is not None and _unchanged(previous, sample):
+            return  # polled again with the same value: the retained topic already says it
+        topic = known[1] if known is not None else self.point_topic(point.device_id, point.id)
         self._topics[point.id] = (point.device_id, topic)
         self._broker.publish(topic, encode(_sample_json(sample)), qos=1, retain=True)
         self.counters["point_messages"] += 1
@@ -173,3 +177,12 @@ class Telemetry:
 
 def _sample_json(sample: Sample) -> dict[str, object]:
     return {"value": sample.value, "quality": str(sample.quality), "timestamp": iso(sample.timestamp)}
+
+
+def _unchanged(previous: Sample, sample: Sample) -> bool:
+    """Same value, quality and reason: a poll that tells subscribers nothing new."""
+    return (previous.value, previous.quality, previous.reason) == (
+        sample.value,
+        sample.quality,
+        sample.reason,
+    )

@@ -91,6 +91,17 @@ async def test_point_topic__retained_on_change_with_deadband(quiet_hub: RunningH
     assert retained.json() == {**retained.json(), "value": 22.0, "quality": "good"}
 
 
+async def test_point_topic__a_repeated_value_is_not_published_again(quiet_hub: RunningHub):
+    topic = PREFIX + "alpha-1/alpha-1.p0"
+    async with inbox(quiet_hub, topic) as box:
+        for value in (5.0, 5.0, 5.0, 6.0, 6.0):  # polled five times, changed twice
+            update(quiet_hub, "alpha-1.p0", value)
+        await settle(box)
+    values = [m.json()["value"] for m in box.seen if m.topic == topic and not m.retain]
+    assert values[-2:] == [5.0, 6.0]
+    assert values.count(5.0) == 1
+
+
 async def test_point_topic__cleared_when_its_points_go_and_kept_when_they_come_back(quiet_hub: RunningHub):
     hub = quiet_hub.hub
     update(quiet_hub, "beta-1.p0", 1.0)
