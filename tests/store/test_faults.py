@@ -21,8 +21,9 @@ from tests.store.conftest import T0, OpenStore, rows
 
 MS = 1000
 
-# The child ingests one point as fast as it can, one ms apart, and prints how many samples are
-# committed after every commit, so the parent knows what must survive.
+# The child ingests one point far faster than the writer can commit (500 samples a millisecond,
+# one ms apart in time) and prints how many samples are committed after every commit, so the
+# parent knows what must survive.
 CHILD = """
 import asyncio, sys, time
 from pathlib import Path
@@ -39,7 +40,7 @@ async def main():
         for _ in range(500):
             store.add("p", base + sent, float(sent))
             sent += 1
-        await asyncio.sleep(0)
+        await asyncio.sleep(0.001)  # a producer that never sleeps would starve the writer's thread hand-offs
         if store.commits != seen:
             seen = store.commits
             print(store.samples_written, flush=True)
