@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bacpypes3.app import Application
-from bacpypes3.basetypes import HostNPort, IPMode
+from bacpypes3.basetypes import BDTEntry, HostNPort, IPMode
 from bacpypes3.local.device import DeviceObject
 from bacpypes3.local.networkport import NetworkPortObject
 from bacpypes3.local.object import Object
@@ -105,7 +105,10 @@ def network_port(
         port.bacnetIPMode = IPMode.bbmd
         port.bbmdAcceptFDRegistrations = True
         port.bbmdForeignDeviceTable = []
-        port.bbmdBroadcastDistributionTable = []
+        # bacpypes3 re-broadcasts a Distribute-Broadcast-To-Network (a foreign device's broadcast) on the
+        # local subnet only for a BDT entry that is the BBMD itself: without it only the BBMD's own
+        # device hears it. The all-ones mask (the entry's default) asks peers to unicast to us.
+        port.bbmdBroadcastDistributionTable = [BDTEntry(f"{endpoint.interface.ip}:{endpoint.port}")]
     return port
 
 

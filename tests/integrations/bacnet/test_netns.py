@@ -78,3 +78,32 @@ async def test_doctor__what_is_wrong_and_what_to_fix(lab):
     assert (
         "FAIL  the prefix /16 gives the broadcast address 10.77.255.255, which is not this machine's" in out
     )
+
+
+@pytest.fixture
+def routed():
+    with netns.routed_lab(devices=3) as made:
+        yield made
+
+
+async def test_a_foreign_device_discovers_a_routed_subnet_through_the_bbmd(routed, start_device):
+    """Three devices, each its own process, behind a router that drops broadcasts; the first is a BBMD."""
+    small = ("--analog-inputs", "2", "--analog-values", "1", "--binary-values", "0")
+    for n in range(3):
+        bbmd = ("--bbmd",) if n == 0 else ()
+        await start_device(
+            1500 + n, *small, *bbmd, port=47808, prefix=routed.in_devices(), ip=routed.device_ip(n)
+        )
+    discover = ("discover", "--address", routed.hub_address, "--window", "1")
+
+    code, out = await run_hub_command(routed, *discover)
+    assert code == 0, out
+    # the router keeps the hub's own broadcast off the devices' subnet
+    assert '"message": "0 devices answered"' in out
+
+    code, out = await run_hub_command(routed, *discover, "--bbmd", f"{routed.device_ip(0)}:47808")
+    assert code == 0, out
+    devices = [json.loads(line)["device"] for line in out.splitlines() if line.startswith('{"device"')]
+    assert [(d["instance"], d["address"], len(d["objects"])) for d in devices] == [
+        (1500 + n, routed.device_ip(n), 3) for n in range(3)
+    ]
