@@ -38,10 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hub.bus import Bus  # noqa: E402
-from hub.config import MqttConfig  # noqa: E402
-from hub.integration import DiscoveredDevice, DiscoveryRequest, IntegrationContext  # noqa: E402
-from hub.mqtt.access import ConfigUserAccess  # noqa: E402
-from hub.mqtt.broker import EmbeddedBroker  # noqa: E402
+from hub.integration import DiscoveredDevice, DiscoveryRequest, detached_context  # noqa: E402
 from hub.points import DeviceAdded, PointRegistry, Sample  # noqa: E402
 from hub.supervisor import Supervisor  # noqa: E402
 from integrations.bacnet import CONFIG_SCHEMA, async_setup  # noqa: E402
@@ -82,17 +79,7 @@ async def integration(raw: dict, report=None) -> AsyncIterator[BacnetIntegration
     registry = PointRegistry(Bus())
     supervisor = Supervisor()
     with tempfile.TemporaryDirectory() as data:
-        ctx = IntegrationContext(
-            domain="bacnet",
-            logger=logging.getLogger("bench.bacnet"),
-            points=registry,
-            bus=registry.bus,
-            data_dir=Path(data),
-            config_dir=Path(data),
-            _supervisor=supervisor,
-            _broker=EmbeddedBroker(MqttConfig(), ConfigUserAccess((), False)),
-            _report=report or registry.update,
-        )
+        ctx = detached_context("bacnet", registry, supervisor, Path(data), report)
         built = await async_setup(ctx, CONFIG_SCHEMA(raw))
         await built.start()
         try:

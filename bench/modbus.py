@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
 import statistics
 import subprocess
 import sys
@@ -36,10 +35,7 @@ import polling
 import yaml  # the hub subprocess helpers of bench/polling.py
 
 from hub.bus import Bus
-from hub.config import MqttConfig
-from hub.integration import IntegrationContext
-from hub.mqtt.access import ConfigUserAccess
-from hub.mqtt.broker import EmbeddedBroker
+from hub.integration import detached_context
 from hub.points import PointRegistry
 from hub.supervisor import Supervisor
 from integrations.modbus.config import CONFIG_SCHEMA
@@ -106,17 +102,7 @@ class Simulator:
 async def planning(sim: Simulator, workdir: Path, points_config: list[dict], cycles: int) -> str:
     """Read the 500-register device `cycles` times; requests per cycle and cycle time."""
     registry, supervisor = PointRegistry(Bus()), Supervisor()
-    ctx = IntegrationContext(
-        domain="modbus",
-        logger=logging.getLogger("integrations.modbus"),
-        points=registry,
-        bus=registry.bus,
-        data_dir=workdir,
-        config_dir=workdir,
-        _supervisor=supervisor,
-        _broker=EmbeddedBroker(MqttConfig(), ConfigUserAccess((), False)),
-        _report=registry.update,
-    )
+    ctx = detached_context("modbus", registry, supervisor, workdir)
     config = CONFIG_SCHEMA(
         {
             "max_gap": MAX_GAP,

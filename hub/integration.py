@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from hub.bus import Bus
+from hub.config import MqttConfig
 from hub.health import ComponentHealth
+from hub.mqtt.access import ConfigUserAccess
 from hub.mqtt.broker import EmbeddedBroker
 from hub.mqtt.engine import InboundMessage
 from hub.points import Device, Point, PointRegistry, Sample, Value
@@ -161,3 +163,26 @@ class IntegrationContext:
     def mqtt_subscribe(self, topic_filter: str, callback: Callable[[InboundMessage], None]) -> None:
         """Receive messages in-process; unsubscribed automatically on unload."""
         self._cleanups.append(self._broker.subscribe(topic_filter, callback))
+
+
+def detached_context(
+    domain: str,
+    registry: PointRegistry,
+    supervisor: Supervisor,
+    folder: Path,
+    report: Callable[[str, Sample], None] | None = None,
+) -> IntegrationContext:
+    """A context for one integration without a hub (benchmarks, tests): `folder` holds its data and
+    config, pushes go to `report` (default: straight into the registry), MQTT to a broker never started.
+    """
+    return IntegrationContext(
+        domain=domain,
+        logger=logging.getLogger(f"integrations.{domain}"),
+        points=registry,
+        bus=registry.bus,
+        data_dir=folder,
+        config_dir=folder,
+        _supervisor=supervisor,
+        _broker=EmbeddedBroker(MqttConfig(), ConfigUserAccess((), False)),
+        _report=report or registry.update,
+    )

@@ -6,7 +6,6 @@ fixtures wait for that line, never for a fixed time.
 """
 
 import asyncio
-import logging
 import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -17,10 +16,7 @@ from typing import Any
 import pytest
 
 from hub.bus import Bus
-from hub.config import MqttConfig
-from hub.integration import IntegrationContext
-from hub.mqtt.access import ConfigUserAccess
-from hub.mqtt.broker import EmbeddedBroker
+from hub.integration import IntegrationContext, detached_context
 from hub.points import DeviceAdded, PointRegistry, Sample
 from hub.supervisor import Supervisor
 from integrations.bacnet import CONFIG_SCHEMA, async_setup
@@ -177,17 +173,7 @@ async def make_integration(tmp_path: Path) -> AsyncIterator[MakeIntegration]:
             queue.put_nowait((point_id, sample))
             registry.update(point_id, sample)
 
-        ctx = IntegrationContext(
-            domain="bacnet",
-            logger=logging.getLogger("integrations.bacnet"),
-            points=registry,
-            bus=registry.bus,
-            data_dir=data_dir or tmp_path,
-            config_dir=tmp_path,
-            _supervisor=supervisor,
-            _broker=EmbeddedBroker(MqttConfig(), ConfigUserAccess((), False)),
-            _report=report,
-        )
+        ctx = detached_context("bacnet", registry, supervisor, data_dir or tmp_path, report)
         integration = await async_setup(ctx, CONFIG_SCHEMA(raw))
         built = Built(integration, registry, ctx, queue)
         started.append((built, supervisor))

@@ -3,7 +3,6 @@ integration built on real hub parts against it."""
 
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -13,10 +12,7 @@ from typing import Any
 import pytest
 
 from hub.bus import Bus
-from hub.config import MqttConfig
-from hub.integration import IntegrationContext
-from hub.mqtt.access import ConfigUserAccess
-from hub.mqtt.broker import EmbeddedBroker
+from hub.integration import detached_context
 from hub.points import PointRegistry
 from hub.supervisor import Supervisor
 from integrations.modbus.config import CONFIG_SCHEMA
@@ -114,17 +110,7 @@ async def make_integration(tmp_path: Path, fake_monotonic: FakeClock) -> AsyncIt
 
     async def make(config: dict[str, Any]) -> Built:
         registry = PointRegistry(Bus())
-        ctx = IntegrationContext(
-            domain="modbus",
-            logger=logging.getLogger("integrations.modbus"),
-            points=registry,
-            bus=registry.bus,
-            data_dir=tmp_path,
-            config_dir=tmp_path,
-            _supervisor=supervisor,
-            _broker=EmbeddedBroker(MqttConfig(), ConfigUserAccess((), False)),
-            _report=registry.update,
-        )
+        ctx = detached_context("modbus", registry, supervisor, tmp_path)
         result = Built(ModbusIntegration(ctx, CONFIG_SCHEMA(config), monotonic=fake_monotonic), registry)
         await result.integration.start()
         built.append(result)

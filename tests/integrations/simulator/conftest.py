@@ -1,6 +1,5 @@
 """Fixtures for the simulator: scenario files in tmp_path, and integrations built on real hub parts."""
 
-import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,10 +7,7 @@ from pathlib import Path
 import pytest
 
 from hub.bus import Bus
-from hub.config import MqttConfig
-from hub.integration import IntegrationContext
-from hub.mqtt.access import ConfigUserAccess
-from hub.mqtt.broker import EmbeddedBroker
+from hub.integration import detached_context
 from hub.points import PointRegistry, Sample
 from hub.supervisor import Supervisor
 from integrations.simulator.integration import SimulatorIntegration
@@ -94,17 +90,7 @@ async def make_integration(tmp_path: Path) -> AsyncIterator[MakeIntegration]:
         registry = PointRegistry(Bus())
         supervisor = Supervisor()
         supervisors.append(supervisor)
-        ctx = IntegrationContext(
-            domain="simulator",
-            logger=logging.getLogger("integrations.simulator"),
-            points=registry,
-            bus=registry.bus,
-            data_dir=tmp_path,
-            config_dir=tmp_path,
-            _supervisor=supervisor,
-            _broker=EmbeddedBroker(MqttConfig(), ConfigUserAccess((), False)),
-            _report=registry.update,
-        )
+        ctx = detached_context("simulator", registry, supervisor, tmp_path)
         clock = FakeClock()
         return Built(
             SimulatorIntegration(ctx, Simulation(scenario, seed), time_scale, clock), registry, clock
