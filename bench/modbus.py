@@ -31,8 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import polling
-import yaml  # the hub subprocess helpers of bench/polling.py
+import polling  # the hub subprocess helpers of bench/polling.py
+import yaml
 
 from hub.bus import Bus
 from hub.integration import detached_context
