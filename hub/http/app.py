@@ -11,6 +11,7 @@ from hub.http import api, devices, discovery, history, integrations, points
 from hub.http.auth import basic_auth
 from hub.http.errors import json_errors
 from hub.http.keys import HUB_KEY
+from hub.http.templating import setup_templating
 
 
 async def _start_hub(app: web.Application) -> None:
@@ -27,6 +28,7 @@ def create_app(hub: Hub) -> web.Application:
     app = web.Application(middlewares=[json_errors, basic_auth])
     app[HUB_KEY] = hub
     app.router.add_get("/mqtt", hub.broker.handle_websocket)
+    setup_templating(app)
     app.add_routes(api.routes)
     for module in (discovery, devices, points, integrations, history):
         app.add_routes(module.routes)

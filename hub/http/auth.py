@@ -17,7 +17,7 @@ from hub.http.keys import HUB_KEY, USER_KEY
 
 _LOGGER = logging.getLogger(__name__)
 
-PUBLIC_PATHS = frozenset({"/api/health", "/mqtt"})
+PUBLIC_PATHS = frozenset({"/api/health", "/mqtt", "/static"})  # /static: vendored assets only
 _CHALLENGE = {hdrs.WWW_AUTHENTICATE: 'Basic realm="BMS Hub", charset="UTF-8"'}
 
 
