@@ -7,8 +7,11 @@ Run from the repository root:
 Method: each variant fills a fresh file with the rows bench/store.py uses (500,000 samples of
 1,000 points, one per point per second, millisecond times, non-integral floats, good quality) with
 plain sqlite3 (WAL, synchronous=NORMAL), 10,000 samples a commit unless the variant says otherwise,
-then prints the table's bytes per sample (dbstat pages / rows), its unused bytes per sample, and the
-insert rate. "what the writer does" is the store's own layout and order; the others change one thing.
+then prints the table's bytes per sample (dbstat pages / samples), its unused bytes per sample, and
+the insert rate. The first variants store one sample a row (the store's layout before migration
+m003; "one sample a row, time order" is what its writer did), each changing one thing. The last
+ones are the chunk layout of hub/store_chunks.py with chunks of different sizes, written as the
+store's writer does: each commit rewrites every point's newest chunk.
 """
 
 import os
@@ -17,11 +20,14 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from store import BATCH, POINTS, rows_for
+
+from hub.store_chunks import Sample, pack
 
 COUNT = 500_000
 Row = tuple[int, int, float, int]  # point key, ts ms, value, quality
@@ -51,9 +57,14 @@ class Variant:
     shape: Callable[[Row], tuple] = tuple
 
 
+CHUNK_TABLE = (
+    "(point_key INTEGER NOT NULL, start INTEGER NOT NULL, data BLOB NOT NULL, "
+    "PRIMARY KEY (point_key, start)) WITHOUT ROWID"
+)
+CHUNK_SIZES = (16, 32, 64, 128)
 ROWID_TABLE = "(id INTEGER PRIMARY KEY, value, quality INTEGER NOT NULL)"
 VARIANTS = (
-    Variant("what the writer does (4 KB pages, time order)"),
+    Variant("one sample a row, time order (4 KB pages)"),
     Variant("each commit sorted by (point, ts)", order=by_key),
     Variant("8 KB pages", page_size=8192),
     Variant("16 KB pages", page_size=16384),
@@ -96,6 +107,36 @@ def fill(path: Path, variant: Variant) -> tuple[float, float, float]:
     return COUNT / elapsed, size / COUNT, unused / COUNT
 
 
+def fill_chunks(path: Path, size: int) -> tuple[float, float, float]:
+    """Like `fill`, in the chunk layout: each commit packs every point's open chunk with its new samples."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(f"CREATE TABLE sample_chunks {CHUNK_TABLE}")
+    rows = rows_for(COUNT, int(time.time() * 1000))
+    open_chunks: dict[int, list[Sample]] = {}
+    started = time.perf_counter()
+    for begin in range(0, COUNT, BATCH):
+        batches: dict[int, list[Sample]] = defaultdict(list)
+        for key, ts, value, quality in rows[begin : begin + BATCH]:
+            batches[key].append((ts, value, quality))
+        upserts = []
+        for key, batch in batches.items():
+            merged = open_chunks.get(key, []) + batch
+            chunks = pack(merged, size)
+            upserts.extend((key, start, data) for start, data in chunks)
+            open_chunks[key] = [sample for sample in merged if sample[0] >= chunks[-1][0]]
+        db.execute("BEGIN")
+        db.executemany("INSERT OR REPLACE INTO sample_chunks VALUES (?, ?, ?)", upserts)
+        db.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    size_bytes, unused = db.execute(
+        "SELECT sum(pgsize), sum(unused) FROM dbstat WHERE name = 'sample_chunks'"
+    ).fetchone()
+    db.close()
+    return COUNT / elapsed, size_bytes / COUNT, unused / COUNT
+
+
 def main() -> None:
     print(f"SQLite {sqlite3.sqlite_version}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     print(f"{COUNT:,} samples of {POINTS:,} points, median of 3 runs")
@@ -105,6 +146,11 @@ def main() -> None:
             runs = [fill(Path(folder) / f"v{number}-{run}.db", variant) for run in range(3)]
             rate, size, unused = (statistics.median(figures) for figures in zip(*runs, strict=True))
             print(f"  {variant.name:<48} {size:>12.2f} {unused:>7.2f} {rate:>10,.0f}")
+        for chunk_size in CHUNK_SIZES:
+            runs = [fill_chunks(Path(folder) / f"c{chunk_size}-{run}.db", chunk_size) for run in range(3)]
+            rate, size, unused = (statistics.median(figures) for figures in zip(*runs, strict=True))
+            name = f"chunks of up to {chunk_size} samples"
+            print(f"  {name:<48} {size:>12.2f} {unused:>7.2f} {rate:>10,.0f}")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """The time-series store: bus events are queued in O(1); one supervised writer task batches them into SQLite.
 
 The writer commits every `commit_interval` seconds, or sooner once `batch_size` samples wait: big
-`executemany` batches and few commits are what SQLite (and an SD card) do fast. Each commit also
-upserts the batch's 15- and 30-minute rollups and runs one small retention step. When the disk is
-full or read-only the commit is rolled back and the samples stay queued (up to `queue_limit`; newer
-ones are then dropped and counted), health turns degraded, and the next interval tries again.
+batches and few commits are what SQLite (and an SD card) do fast. Each commit runs one small
+retention step, merges the samples into each point's chunks (hub/store_samples.py) and updates the
+15- and 30-minute rollups. When the disk is full or read-only the commit is rolled back and the
+samples stay queued (up to `queue_limit`; newer ones are then dropped and counted), health turns
+degraded, and the next interval tries again.
 Readers use their own connection, so in WAL mode they never block the writer.
 """
 
@@ -32,35 +33,22 @@ from hub.points import (
     Point,
     PointAdded,
     PointUpdate,
-    Quality,
     Value,
 )
-from hub.store_buckets import ROLLUP_MINUTES, bucket_start, coarsen, roll_up
+from hub.store_buckets import bucket_start
 from hub.store_db import connect, corrupt_marker, is_corrupt, on_read_only_filesystem, open_database
 from hub.store_retention import Purger, RetentionPolicy
+from hub.store_samples import QUALITY_CODES, write
 from hub.store_tables import ConfigVersions, EventRow, SqliteDiscoveryStore, audit_row, device_status_row
 from hub.supervisor import Supervisor
 
 _LOGGER = logging.getLogger(__name__)
 
-QUALITY_CODES = {Quality.GOOD: 0, Quality.UNCERTAIN: 1, Quality.BAD: 2}
-QUALITIES = {code: quality for quality, code in QUALITY_CODES.items()}
-_BAD = QUALITY_CODES[Quality.BAD]
 _EVENT_LIMIT = 10_000  # queued events while the disk cannot take them
 _INT64 = 2**63
 
 QueuedSample = tuple[str, int, Value, int]  # point id, ts ms, value, quality code
 
-_INSERT_SAMPLES = "INSERT OR REPLACE INTO samples (point_key, ts, value, quality) VALUES (?, ?, ?, ?)"
-_UPSERT_ROLLUPS = """
-INSERT INTO rollups (width_min, point_key, bucket_ts, min, max, sum, count, last, last_ts)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (width_min, point_key, bucket_ts) DO UPDATE SET
-    min = min(rollups.min, excluded.min), max = max(rollups.max, excluded.max),
-    sum = rollups.sum + excluded.sum, count = rollups.count + excluded.count,
-    last = CASE WHEN excluded.last_ts >= rollups.last_ts THEN excluded.last ELSE rollups.last END,
-    last_ts = max(rollups.last_ts, excluded.last_ts)
-"""
 _NEW_POINTS = "INSERT OR IGNORE INTO points VALUES (?, ?, '', ?, '', '', ?)"
 _UPSERT_POINTS = """
 INSERT INTO points (key, point_id, device_id, name, kind, units, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -183,8 +171,10 @@ class Store:
         if len(self._samples) >= self.config.queue_limit:
             self.dropped += 1
             return
-        if value.__class__ is int and not -_INT64 <= value < _INT64:  # type: ignore[operator]
-            value = float(value)  # SQLite integers are 64-bit
+        if value.__class__ is bool:
+            value = int(value)  # type: ignore[arg-type]
+        elif value.__class__ is int and not -_INT64 <= value < _INT64:  # type: ignore[operator]
+            value = float(value)  # stored integers are 64-bit
         self._samples.append((point_id, ts_ms, value, quality))
         if len(self._samples) == self.config.batch_size:
             self._wake.set()
@@ -242,11 +232,10 @@ class Store:
                 await db.execute("BEGIN IMMEDIATE")
                 rows = self._keyed(batch, points, new_keys)
                 await self._write_metadata(db, points, devices, new_keys, now_ms)
-                await db.executemany(_INSERT_SAMPLES, rows)
-                await db.executemany(_UPSERT_ROLLUPS, _rollup_rows(rows))
-                await db.executemany(_INSERT_EVENTS, events)
                 ids = self._ids | {key: point_id for point_id, key in new_keys.items()}
-                await self.purger.step(db, now_ms, ids)
+                await self.purger.step(db, now_ms, ids)  # first, while few pages are dirty: shorter steps
+                await write(db, rows)
+                await db.executemany(_INSERT_EVENTS, events)
                 await db.execute("COMMIT")
             except BaseException as err:
                 with contextlib.suppress(sqlite3.Error):
@@ -389,18 +378,3 @@ class Store:
         }
         status = HealthStatus.DEGRADED if self.last_error or self._db is None else HealthStatus.OK
         return ComponentHealth(status, detail)
-
-
-def _rollup_rows(rows: list[tuple[int, int, Value, int]]) -> list[tuple]:
-    """The batch's partial rollups of every width, as upsert rows (bad samples are left out)."""
-    finest = roll_up(
-        ((key, ts, value) for key, ts, value, quality in rows if quality != _BAD), ROLLUP_MINUTES[0]
-    )
-    out = []
-    for minutes in ROLLUP_MINUTES:
-        buckets = finest if minutes == ROLLUP_MINUTES[0] else coarsen(finest, minutes)
-        out.extend(
-            (minutes, key, r.start, r.min, r.max, r.sum, r.count, r.last, r.last_ts)
-            for (key, _), r in buckets.items()
-        )
-    return out

@@ -7,14 +7,13 @@ are aggregated from raw samples (which are kept for a day only, so they stay sma
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 
-from hub.points import Quality, Value
-from hub.store import QUALITY_CODES
 from hub.store_buckets import ROLLUP_MINUTES, Agg, Bucket, Rollup, bucket_start, coarsen, roll_up
+from hub.store_chunks import CHUNK_SAMPLES, Sample
+from hub.store_samples import BAD, read
 from hub.store_tables import Database
 
-RawRow = tuple[int, Value, int]  # ts ms, value, quality code
+RawRow = Sample  # ts ms, value, quality code
 _IN_CHUNK = 500  # point keys per IN (...) list
-BAD = QUALITY_CODES[Quality.BAD]
 _AGG_SQL = {
     Agg.AVG: "sum / count",
     Agg.MIN: "min",
@@ -44,21 +43,15 @@ class History:
 
     async def raw(self, key: int, start: int, end: int) -> list[RawRow]:
         """One point's raw samples with start <= ts < end (epoch ms), oldest first."""
-        sql = "SELECT ts, value, quality FROM samples WHERE point_key = ? AND ts >= ? AND ts < ? ORDER BY ts"
-        async with self._db.reader.execute(sql, (key, start, end)) as cursor:
-            return await cursor.fetchall()  # type: ignore[return-value]
+        return await read(self._db.reader, key, start, end)
 
     async def raw_pages(
         self, key: int, start: int, end: int, size: int = 10_000
     ) -> AsyncIterator[list[RawRow]]:
-        """Like `raw`, in pages of `size` rows, so an export of a long range is never held whole."""
+        """Like `raw`, in pages of about `size` rows (whole chunks), so a long range is never held whole."""
+        chunks = max(2, size // CHUNK_SAMPLES)  # the first may hold only times before `start`
         while start < end:
-            sql = (
-                "SELECT ts, value, quality FROM samples WHERE point_key = ? AND ts >= ? AND ts < ? "
-                "ORDER BY ts LIMIT ?"
-            )
-            async with self._db.reader.execute(sql, (key, start, end, size)) as cursor:
-                rows: list[RawRow] = await cursor.fetchall()  # type: ignore[assignment]
+            rows = await read(self._db.reader, key, start, end, chunks)
             if not rows:
                 return
             yield rows

@@ -1,8 +1,10 @@
 """Retention: raw samples and rollups older than their limits are purged a few points at a time.
 
 Each step runs inside one of the writer's transactions and deletes at most `points_per_step` points
-x `rows_per_point` raw rows, so a purge of a big backlog is spread over many commits and never stalls
-the writer. A cursor walks the point keys in order and wraps around.
+x `chunks_per_point` sample chunks, so a purge of a big backlog is spread over many commits and never
+stalls the writer. A cursor walks the point keys in order and wraps around. A chunk is deleted whole
+once all of it is past the horizon (its start is `CHUNK_SPAN_MS` before it), so raw samples are kept
+for up to 30 minutes longer than their limit.
 """
 
 from collections.abc import Mapping
@@ -11,14 +13,15 @@ from dataclasses import dataclass
 import aiosqlite
 
 from hub.store_buckets import ROLLUP_MINUTES
+from hub.store_chunks import CHUNK_SPAN_MS
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 
-# At most `rows_per_point` of a point's oldest rows, all older than the cutoff.
+# At most `chunks` of a point's oldest chunks, all starting before the cutoff.
 _PURGE_RAW = """
-DELETE FROM samples WHERE point_key = :key AND ts < min(:cutoff, coalesce(
-    (SELECT ts FROM samples WHERE point_key = :key ORDER BY ts LIMIT 1 OFFSET :rows), :cutoff))
+DELETE FROM sample_chunks WHERE point_key = :key AND start < min(:cutoff, coalesce(
+    (SELECT start FROM sample_chunks WHERE point_key = :key ORDER BY start LIMIT 1 OFFSET :chunks), :cutoff))
 """
 _PURGE_ROLLUPS = "DELETE FROM rollups WHERE width_min = ? AND point_key = ? AND bucket_ts < ?"
 
@@ -30,15 +33,15 @@ class RetentionPolicy:
     raw_hours: float = 24.0
     raw_overrides: Mapping[str, float] | None = None  # point id -> hours
     rollup_days: float = 30.0
-    # A step deletes at most 50 x 400 rows (~10 ms here); a commit every 5 s still keeps up with
-    # 10,000 points sampled every 5 s (a point is visited every 200 steps, 200 new rows expired).
+    # A step deletes at most 50 x 20 chunks (up to 64,000 samples); a commit every 5 s still keeps
+    # up with 10,000 points sampled every 5 s (a point is visited every 200 steps, 4 chunks expired).
     points_per_step: int = 50
-    rows_per_point: int = 400
+    chunks_per_point: int = 20
 
     def raw_cutoff(self, point_id: str, now_ms: int) -> int:
-        """Raw samples of this point older than this (epoch ms) are purged."""
+        """Chunks of this point starting before this (epoch ms) hold only expired samples and are purged."""
         hours = (self.raw_overrides or {}).get(point_id, self.raw_hours)
-        return now_ms - int(hours * HOUR_MS)
+        return now_ms - int(hours * HOUR_MS) - CHUNK_SPAN_MS
 
 
 class Purger:
@@ -60,7 +63,11 @@ class Purger:
         if not keys:
             return 0
         raw = [
-            {"key": key, "cutoff": policy.raw_cutoff(ids.get(key, ""), now_ms), "rows": policy.rows_per_point}
+            {
+                "key": key,
+                "cutoff": policy.raw_cutoff(ids.get(key, ""), now_ms),
+                "chunks": policy.chunks_per_point,
+            }
             for key in keys
         ]
         before = db.total_changes

@@ -2,13 +2,14 @@
 
 `GET /api/data/timeseries?points=a,b&from=..&to=..&bucket=15m&agg=avg&max_points=500&format=csv`.
 Times are ISO 8601 (UTC unless an offset is given) or epoch milliseconds; rows carry epoch ms in
-JSON and ISO 8601 in CSV. A CSV export of raw samples is streamed page by page.
+JSON and ISO 8601 in CSV. Both are streamed: raw samples page by page, buckets point by point.
 """
 
 import csv
 import io
+import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -18,9 +19,9 @@ from aiohttp import web
 from hub.codec import iso, json_value
 from hub.http.errors import api_error
 from hub.http.keys import HUB_KEY
-from hub.store import QUALITIES
 from hub.store_buckets import Agg, Bucket, downsample
 from hub.store_query import History, RawRow
+from hub.store_samples import QUALITIES
 
 routes = web.RouteTableDef()
 
@@ -133,22 +134,62 @@ async def timeseries(request: web.Request) -> web.StreamResponse:
     ]
     if unknown:
         raise api_error(web.HTTPNotFound, f"points: unknown points: {', '.join(map(repr, unknown))}")
-    if query.format is Format.CSV:
-        return await _csv(request, history, query, keys)
-    series = []
+    writer = _csv if query.format is Format.CSV else _json
+    return await writer(request, _pages(history, query, keys), query)
+
+
+Page = tuple[str, list[Sequence[object]], int]  # point id, rows to send, rows they stand for
+
+
+async def _pages(history: History, query: SeriesQuery, keys: dict[str, int]) -> AsyncIterator[Page]:
+    """Every chosen point's rows in the API's column order, at least one page per point, in order.
+
+    Raw samples come a page of chunks at a time (unless downsampled), buckets point by point.
+    """
+    if query.agg is None and query.max_points is None:
+        for point_id in query.point_ids:
+            yield point_id, [], 0
+            if point_id in keys:
+                async for page in history.raw_pages(keys[point_id], query.start, query.end):
+                    yield point_id, _raw_rows(page), len(page)
+        return
     for point_id, rows in await _all_rows(history, query, keys):
-        kept = downsample(rows, query.max_points) if query.max_points else rows
-        series.append({"point_id": point_id, "rows": [_json_row(row) for row in kept], "total": len(rows)})
-    return web.json_response(
-        {
-            "from": iso(query.start / 1000),
-            "to": iso(query.end / 1000),
-            "bucket": str(query.bucket),
-            "agg": query.agg and str(query.agg),
-            "columns": query.columns,
-            "series": series,
-        }
-    )
+        yield point_id, downsample(rows, query.max_points) if query.max_points else rows, len(rows)
+
+
+async def _stream(request: web.Request, headers: dict[str, str]) -> web.StreamResponse:
+    response = web.StreamResponse(headers=headers)
+    await response.prepare(request)
+    return response
+
+
+async def _json(request: web.Request, pages: AsyncIterator[Page], query: SeriesQuery) -> web.StreamResponse:
+    """Stream JSON, a page of rows at a time: `total` follows each series' rows."""
+    response = await _stream(request, {"Content-Type": "application/json; charset=utf-8"})
+    head = {
+        "from": iso(query.start / 1000),
+        "to": iso(query.end / 1000),
+        "bucket": str(query.bucket),
+        "agg": query.agg and str(query.agg),
+        "columns": query.columns,
+    }
+    await response.write(json.dumps(head)[:-1].encode() + b', "series": [')
+    current, total, sent = None, 0, 0
+    async for point_id, rows, count in pages:
+        if point_id != current:
+            opening = f'{{"point_id": {json.dumps(point_id)}, "rows": ['
+            if current is not None:
+                opening = f'], "total": {total}}}, {opening}'
+            await response.write(opening.encode())
+            current, total, sent = point_id, 0, 0
+        if rows:
+            text = ", ".join(json.dumps(_json_row(row)) for row in rows)
+            await response.write((", " + text if sent else text).encode())
+        total += count
+        sent += len(rows)
+    await response.write(f'], "total": {total}}}]}}'.encode())  # every point has a page
+    await response.write_eof()
+    return response
 
 
 async def _all_rows(
@@ -177,28 +218,19 @@ def _json_row(row: Sequence[object]) -> list[object]:
     return [json_value(value) for value in row]  # type: ignore[arg-type]
 
 
-async def _csv(
-    request: web.Request, history: History, query: SeriesQuery, keys: dict[str, int]
-) -> web.StreamResponse:
-    """Stream CSV: raw samples page by page (unless downsampled), buckets point by point."""
-    response = web.StreamResponse(
-        headers={
+async def _csv(request: web.Request, pages: AsyncIterator[Page], query: SeriesQuery) -> web.StreamResponse:
+    """Stream CSV, a page of rows at a time."""
+    response = await _stream(
+        request,
+        {
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": 'attachment; filename="timeseries.csv"',
-        }
+        },
     )
-    await response.prepare(request)
     await response.write(_csv_text([["point_id", "time", *query.columns[1:]]]))
-    if query.agg is None and query.max_points is None:
-        for point_id in query.point_ids:
-            if point_id not in keys:
-                continue
-            async for page in history.raw_pages(keys[point_id], query.start, query.end):
-                await response.write(_csv_text(_csv_rows(point_id, _raw_rows(page))))
-    else:
-        for point_id, rows in await _all_rows(history, query, keys):
-            kept = downsample(rows, query.max_points) if query.max_points else rows
-            await response.write(_csv_text(_csv_rows(point_id, kept)))
+    async for point_id, rows, _ in pages:
+        if rows:
+            await response.write(_csv_text(_csv_rows(point_id, rows)))
     await response.write_eof()
     return response
 

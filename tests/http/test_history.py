@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 import time
 
 import pytest
@@ -105,6 +106,37 @@ async def test_max_points__downsampled_keeping_peaks(history_hub: RunningHub):
     assert [BASE, 0.0, "good"] in series["rows"]
 
 
+async def test_json__a_large_range_streamed_in_pages(history_hub: RunningHub):
+    store = history_hub.hub.store
+    count = 30_000
+    for i in range(count):
+        store.add("big", BASE + i * 300, i / 4)
+    while store.queue_depth:
+        assert await store.flush()
+    async with (
+        history_hub.http() as session,
+        session.get(span(BASE, BASE + 3 * HOUR_MS, points="big,b")) as response,
+    ):
+        assert response.status == 200
+        assert response.headers["Transfer-Encoding"] == "chunked"
+        assert "Content-Length" not in response.headers
+        body, http_chunks, part = b"", 0, b""
+        async for data, end_of_chunk in response.content.iter_chunks():
+            part += data
+            if end_of_chunk:
+                http_chunks += 1
+                body += part
+                part = b""
+    assert http_chunks > 3, "written a page at a time (10,000 samples a page), not built whole"
+    document = json.loads(body)
+    assert (document["bucket"], document["columns"]) == ("raw", ["t", "value", "quality"])
+    big, b = document["series"]
+    assert (big["point_id"], big["total"], len(big["rows"])) == ("big", count, count)
+    assert big["rows"][:2] == [[BASE, 0.0, "good"], [BASE + 300, 0.25, "good"]]
+    assert big["rows"][-1] == [BASE + (count - 1) * 300, (count - 1) / 4, "good"]
+    assert b == {"point_id": "b", "rows": [[BASE, "on", "uncertain"], [BASE + 1000, None, "bad"]], "total": 2}
+
+
 async def test_csv__streamed_export(history_hub: RunningHub):
     async with (
         history_hub.http() as session,
@@ -180,9 +212,8 @@ async def test_health_reports_the_store(history_hub: RunningHub):
 
 async def test_the_hub_stores_polled_samples_and_audited_writes(fakes_hub: RunningHub):
     hub = fakes_hub.hub
-    status, _ = await call(
-        fakes_hub, "POST", "/api/points/write", {"point_id": "alpha-1.setpoint", "value": 22.5}, user="alice"
-    )
+    write = {"point_id": "alpha-1.setpoint", "value": 22.5}
+    status, _ = await call(fakes_hub, "POST", "/api/points/write", write, user="operator")
     assert status == 200
     status, _ = await call(fakes_hub, "POST", "/api/points/read", {"point_ids": ["alpha-1.p0"]})
     assert status == 200, "a fresh read is an accepted sample, published on the bus"
@@ -192,4 +223,4 @@ async def test_the_hub_stores_polled_samples_and_audited_writes(fakes_hub: Runni
     assert status == 200
     assert body["series"][0]["total"] >= 1
     (audit,) = await read_events(hub.store, kind="audit")
-    assert (audit.subject, audit.data["actor"], audit.data["new"]) == ("alpha-1.setpoint", "alice", 22.5)
+    assert (audit.subject, audit.data["actor"], audit.data["new"]) == ("alpha-1.setpoint", "operator", 22.5)

@@ -10,6 +10,7 @@ import pytest
 from hub.bus import Bus
 from hub.config import StoreConfig
 from hub.store import Store
+from hub.store_chunks import decode
 from hub.supervisor import Supervisor
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z, a 30-minute boundary
@@ -54,4 +55,16 @@ async def open_store(tmp_path: Path, clock: Clock) -> AsyncIterator[OpenStore]:
 def rows(path: Path, sql: str, *args: object) -> list[tuple]:
     """Query the database file directly, as another program would."""
     with sqlite3.connect(path) as db:
+        return db.execute(sql, args).fetchall()
+
+
+def sample_rows(path: Path, sql: str, *args: object) -> list[tuple]:
+    """Like `rows`, with the chunks decoded into a temporary table samples (point_key, ts, value, quality)."""
+    with sqlite3.connect(path) as db:
+        chunks = db.execute("SELECT point_key, start, data FROM sample_chunks").fetchall()
+        db.execute("CREATE TEMP TABLE samples (point_key, ts, value, quality)")
+        db.executemany(
+            "INSERT INTO temp.samples VALUES (?, ?, ?, ?)",
+            [(key, *sample) for key, start, data in chunks for sample in decode(start, data)],
+        )
         return db.execute(sql, args).fetchall()

@@ -17,7 +17,7 @@ import pytest
 from hub.health import HealthStatus
 from tests.conftest import StartHub, make_config
 from tests.http.helpers import call
-from tests.store.conftest import T0, OpenStore, rows
+from tests.store.conftest import T0, OpenStore, rows, sample_rows
 
 MS = 1000
 
@@ -67,7 +67,7 @@ async def test_kill_9_during_ingest__intact_and_only_the_open_batch_lost(tmp_pat
     assert child.returncode == -signal.SIGKILL
 
     assert rows(path, "PRAGMA integrity_check") == [("ok",)]
-    ((count, first, last),) = rows(path, "SELECT count(*), min(ts), max(ts) FROM samples")
+    ((count, first, last),) = sample_rows(path, "SELECT count(*), min(ts), max(ts) FROM samples")
     assert count >= committed > 0, "every committed sample survived"
     assert (first, last) == (base, base + count - 1), "what survived is a prefix, with no holes"
 
@@ -130,7 +130,7 @@ async def test_disk_full__degraded_bounded_then_recovers(tiny_disk: Path, open_s
     assert await store.flush()
     assert store.health().status == HealthStatus.OK
     assert store.queue_depth == 0
-    assert rows(tiny_disk / "hub.db", "SELECT count(*), max(ts) FROM samples") == [
+    assert sample_rows(tiny_disk / "hub.db", "SELECT count(*), max(ts) FROM samples") == [
         (25_001, int(T0 * MS) + 25_000)
     ]
     assert rows(tiny_disk / "hub.db", "PRAGMA integrity_check") == [("ok",)]

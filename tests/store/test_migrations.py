@@ -8,8 +8,9 @@ import pytest
 from hub.core import Hub
 from hub.migrations import MIGRATIONS, SchemaTooNew, migrate
 from hub.store_db import connect, corrupt_marker, open_database
+from hub.store_query import History
 from tests.conftest import make_config
-from tests.store.conftest import OpenStore, rows
+from tests.store.conftest import OpenStore, rows, sample_rows
 
 LATEST = len(MIGRATIONS)
 
@@ -23,14 +24,15 @@ async def test_empty_database__migrated_to_the_latest(tmp_path):
     db = await open_database(path)
     await db.close()
 
-    assert rows(path, "SELECT version, name FROM schema_migrations ORDER BY version") == [
+    assert rows(path, "SELECT version, name FROM schema_migrations ORDER BY version")[:3] == [
         (1, "m001_initial"),
         (2, "m002_rollups"),
+        (3, "m003_sample_chunks"),
     ]
     assert {
         "devices",
         "points",
-        "samples",
+        "sample_chunks",
         "events",
         "config_versions",
         "discovery",
@@ -54,8 +56,35 @@ async def test_older_schema__upgraded_on_start_keeping_its_data(tmp_path, open_s
     assert await store.flush()
 
     assert rows(path, "SELECT max(version) FROM schema_migrations") == [(LATEST,)]
-    assert rows(path, "SELECT point_key, value FROM samples ORDER BY ts") == [(1, 4.5), (1, 5.5)]
+    assert sample_rows(path, "SELECT point_key, value FROM samples ORDER BY ts") == [(1, 4.5), (1, 5.5)]
     assert rows(path, "SELECT count(*) FROM rollups") == [(2,)]
+
+
+async def test_m002_samples__packed_into_chunks_and_read_back_the_same(tmp_path, open_store: OpenStore):
+    path = tmp_path / "hub.db"
+    db = await connect(path)
+    assert await migrate(db, upto=2) == 2
+    start = 1767225600000
+    points = {"float": [20.0 + i / 8 for i in range(150)], "mixed": [1, 2.5, "on", None, True] * 30}
+    old = {
+        point_id: [(start + i * 20_000 + i % 7, value, i % 3) for i, value in enumerate(values)]
+        for point_id, values in points.items()
+    }  # 150 samples over 50 minutes: more than one chunk can hold
+    for key, (point_id, samples) in enumerate(old.items(), 1):
+        await db.execute("INSERT INTO points VALUES (?, ?, 'dev', '', 'analog', '', 0)", (key, point_id))
+        await db.executemany("INSERT INTO samples VALUES (?, ?, ?, ?)", [(key, *s) for s in samples])
+    async with db.execute("SELECT ts, value, quality FROM samples WHERE point_key = 2 ORDER BY ts") as cursor:
+        stored_mixed = await cursor.fetchall()  # as SQLite kept them (True became 1)
+    await db.close()
+
+    store = await open_store(path, raw_retention_hours=87_600)
+    history = History(store)
+    keys = await history.keys(old)
+
+    assert "samples" not in tables(path)
+    assert rows(path, "SELECT count(*) > 2 FROM sample_chunks") == [(1,)]
+    assert await history.raw(keys["float"], start, start + 3_600_000) == old["float"]
+    assert await history.raw(keys["mixed"], start, start + 3_600_000) == stored_mixed
 
 
 async def test_a_second_start_applies_nothing(tmp_path, caplog):

@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from tests.store.conftest import T0, Clock, OpenStore, rows
+from tests.store.conftest import T0, Clock, OpenStore, rows, sample_rows
 
 MS = 1000
 HOUR_MS = 3_600_000
@@ -13,15 +13,16 @@ async def test_raw_samples_older_than_the_limit_are_purged(open_store: OpenStore
     store = await open_store()
     for hours_ago in (30, 25, 23, 1):
         store.add("p", NOW_MS - hours_ago * HOUR_MS, float(hours_ago))
+    assert await store.flush()  # a commit purges before it writes: its own old samples go next time
     assert await store.flush()
 
-    left = rows(tmp_path / "hub.db", "SELECT value FROM samples ORDER BY ts")
+    left = sample_rows(tmp_path / "hub.db", "SELECT value FROM samples ORDER BY ts")
     assert left == [(23.0,), (1.0,)]
     assert store.purger.rows_purged == 2
 
     clock.now += 2 * 3600  # two hours later the 23-hour-old sample is 25 hours old
     assert await store.flush()
-    assert rows(tmp_path / "hub.db", "SELECT value FROM samples ORDER BY ts") == [(1.0,)]
+    assert sample_rows(tmp_path / "hub.db", "SELECT value FROM samples ORDER BY ts") == [(1.0,)]
 
 
 async def test_per_point_override_keeps_longer(open_store: OpenStore, tmp_path):
@@ -30,7 +31,8 @@ async def test_per_point_override_keeps_longer(open_store: OpenStore, tmp_path):
         for hours_ago in (40, 3, 1):
             store.add(point_id, NOW_MS - hours_ago * HOUR_MS, float(hours_ago))
     assert await store.flush()
-    assert rows(
+    assert await store.flush()
+    assert sample_rows(
         tmp_path / "hub.db",
         "SELECT p.point_id, s.value FROM samples s JOIN points p ON p.key = s.point_key ORDER BY p.key, s.ts",
     ) == [("kept", 40.0), ("kept", 3.0), ("kept", 1.0), ("plain", 1.0)]
@@ -43,7 +45,7 @@ async def test_rollups_outlive_raw_samples_then_expire(open_store: OpenStore, tm
 
     clock.now += 2 * 86400  # raw gone, rollups kept
     assert await store.flush()
-    assert rows(tmp_path / "hub.db", "SELECT count(*) FROM samples") == [(0,)]
+    assert sample_rows(tmp_path / "hub.db", "SELECT count(*) FROM samples") == [(0,)]
     assert rows(tmp_path / "hub.db", "SELECT width_min, bucket_ts, last FROM rollups ORDER BY width_min") == [
         (15, NOW_MS, 7.0),
         (30, NOW_MS, 7.0),
@@ -56,22 +58,40 @@ async def test_rollups_outlive_raw_samples_then_expire(open_store: OpenStore, tm
 
 async def test_purge_is_incremental__bounded_per_commit(open_store: OpenStore, tmp_path, clock: Clock):
     store = await open_store()
-    store.purger.policy = dataclasses.replace(store.purger.policy, points_per_step=2, rows_per_point=3)
+    store.purger.policy = dataclasses.replace(store.purger.policy, points_per_step=2, chunks_per_point=3)
     for point in range(5):
-        for minute in range(10):
-            store.add(f"p{point}", NOW_MS - 30 * HOUR_MS + minute * 60_000, 1.0)  # all expired
+        for hour in range(10):  # a chunk spans less than 30 minutes: 10 chunks of each point
+            store.add(f"p{point}", NOW_MS - 40 * HOUR_MS + hour * HOUR_MS, 1.0)  # all expired
         store.add(f"p{point}", NOW_MS, 2.0)  # kept
     store.purger.policy = dataclasses.replace(store.purger.policy, raw_hours=10_000)
     assert await store.flush()  # written, nothing expired yet
     store.purger.policy = dataclasses.replace(store.purger.policy, raw_hours=24)
 
     counts = []
-    while rows(tmp_path / "hub.db", "SELECT count(*) FROM samples WHERE value = 1.0") != [(0,)]:
+    while sample_rows(tmp_path / "hub.db", "SELECT count(*) FROM samples WHERE value = 1.0") != [(0,)]:
         before = store.purger.rows_purged
         assert await store.flush()
         counts.append(store.purger.rows_purged - before)
         assert len(counts) < 100, "the purge does not make progress"
 
-    assert max(counts) <= 2 * 3, "at most points_per_step x rows_per_point rows per commit"
+    assert max(counts) <= 2 * 3, "at most points_per_step x chunks_per_point chunks per commit"
     assert sum(counts) == 50
-    assert rows(tmp_path / "hub.db", "SELECT count(*) FROM samples") == [(5,)]
+    assert sample_rows(tmp_path / "hub.db", "SELECT count(*) FROM samples") == [(5,)]
+
+
+async def test_a_chunk_straddling_the_horizon_is_kept_until_all_of_it_is_old(
+    open_store: OpenStore, tmp_path, clock: Clock
+):
+    store = await open_store()
+    for minute in range(20):  # one chunk from 24 h 20 min ago to 24 h 1 min ago
+        store.add("p", NOW_MS - 24 * HOUR_MS - (20 - minute) * 60_000, float(minute))
+    assert await store.flush()
+    assert await store.flush()
+    assert sample_rows(tmp_path / "hub.db", "SELECT count(*) FROM samples") == [(20,)]
+
+    clock.now += 9 * 60  # the chunk started 24 h 29 min ago: it could still hold a kept sample
+    assert await store.flush()
+    assert sample_rows(tmp_path / "hub.db", "SELECT count(*) FROM samples") == [(20,)]
+    clock.now += 2 * 60  # 24 h 31 min: every sample a chunk starting then can hold is expired
+    assert await store.flush()
+    assert sample_rows(tmp_path / "hub.db", "SELECT count(*) FROM samples") == [(0,)]

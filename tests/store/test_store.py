@@ -12,7 +12,7 @@ from hub.points import Device, DeviceState, DeviceStatus, Point, PointKind, Poin
 from hub.store_buckets import Bucket
 from hub.store_query import History
 from hub.store_tables import read_events
-from tests.store.conftest import T0, Clock, OpenStore, rows
+from tests.store.conftest import T0, Clock, OpenStore, rows, sample_rows
 
 MS = 1000
 
@@ -43,7 +43,7 @@ async def test_samples_from_the_bus__stored_with_integer_keys_and_ms(open_store:
     assert store.queue_depth == 4, "handlers only queue"
     assert await store.flush()
 
-    stored = rows(
+    stored = sample_rows(
         tmp_path / "hub.db",
         "SELECT p.point_id, s.ts, s.value, s.quality FROM samples s JOIN points p ON p.key = s.point_key "
         "ORDER BY s.ts",
@@ -85,7 +85,7 @@ async def test_point_keys_survive_a_restart(open_store: OpenStore, tmp_path):
         ("b", 2),
         ("c", 3),
     ]
-    assert rows(tmp_path / "hub.db", "SELECT count(*) FROM samples WHERE point_key = 1") == [(2,)]
+    assert sample_rows(tmp_path / "hub.db", "SELECT count(*) FROM samples WHERE point_key = 1") == [(2,)]
 
 
 async def test_the_writer_commits_when_a_batch_is_full(open_store: OpenStore):
@@ -112,7 +112,7 @@ async def test_stop_writes_what_is_queued(open_store: OpenStore, tmp_path):
     for i in range(10):
         store.add("p", int(T0 * MS) + i, float(i))
     await store.stop()
-    assert rows(tmp_path / "hub.db", "SELECT count(*) FROM samples") == [(10,)]
+    assert sample_rows(tmp_path / "hub.db", "SELECT count(*) FROM samples") == [(10,)]
 
 
 async def test_stop_writes_a_backlog_bigger_than_one_commit(open_store: OpenStore, tmp_path):
@@ -120,7 +120,7 @@ async def test_stop_writes_a_backlog_bigger_than_one_commit(open_store: OpenStor
     for i in range(100):
         store.add("p", int(T0 * MS) + i, float(i))
     await store.stop()
-    assert rows(tmp_path / "hub.db", "SELECT count(*) FROM samples") == [(100,)]
+    assert sample_rows(tmp_path / "hub.db", "SELECT count(*) FROM samples") == [(100,)]
 
 
 async def test_queue_is_bounded__overflow_dropped_and_counted(open_store: OpenStore):
@@ -136,7 +136,7 @@ async def test_huge_integers_are_stored_as_floats(open_store: OpenStore, tmp_pat
     store = await open_store()
     store.add("p", int(T0 * MS), 2**70)
     assert await store.flush()
-    assert rows(tmp_path / "hub.db", "SELECT value FROM samples") == [(float(2**70),)]
+    assert sample_rows(tmp_path / "hub.db", "SELECT value FROM samples") == [(float(2**70),)]
 
 
 async def test_events__audit_and_device_status_appended(open_store: OpenStore, tmp_path, clock: Clock):
@@ -224,7 +224,7 @@ async def test_bucketed_ingest__later_reading_for_a_bucket_overwrites(open_store
     store.add_bucketed("bms.t", boundary - 1, 19.0)  # late, for the previous bucket
     assert await store.flush()
 
-    assert rows(tmp_path / "hub.db", "SELECT ts, value FROM samples ORDER BY ts") == [
+    assert sample_rows(tmp_path / "hub.db", "SELECT ts, value FROM samples ORDER BY ts") == [
         (boundary - 30 * 60_000, 19.0),
         (boundary, 23.0),
         (boundary + 30 * 60_000, 22.0),
@@ -245,12 +245,14 @@ async def test_health__ok_with_figures(open_store: OpenStore, clock: Clock):
 async def test_raw_pages__every_row_once_in_order(open_store: OpenStore):
     store = await open_store()
     start = int(T0 * MS)
-    for i in range(10):
+    for i in range(1000):
         store.add("p", start + i, float(i))
     assert await store.flush()
     history = History(store)
     key = (await history.keys(["p"]))["p"]
 
-    pages = [page async for page in history.raw_pages(key, start + 1, start + 9, size=3)]
+    pages = [page async for page in history.raw_pages(key, start + 1, start + 999, size=200)]
 
-    assert [[ts - start for ts, _, _ in page] for page in pages] == [[1, 2, 3], [4, 5, 6], [7, 8]]
+    assert len(pages) > 2, "pages of whole chunks, about `size` rows each"
+    assert max(len(page) for page in pages) <= 256
+    assert [ts - start for page in pages for ts, _, _ in page] == list(range(1, 999))
