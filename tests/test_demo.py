@@ -12,9 +12,10 @@ def test_demo_config__simulated_site_and_one_admin(tmp_path):
     config = demo_config(base)
 
     assert config.integrations == {"simulator": {"scenario": "demo"}}
-    (admin,) = config.mqtt.users
-    assert (admin.username, admin.publish, admin.subscribe) == (DEMO_USER, ("#",), ("#",))
-    assert admin.password == (tmp_path / "data" / PASSWORD_FILE).read_text().strip()
+    assert config.mqtt.users == ()  # the admin lives in the user store, and is the broker's too
+    assert config.auth.admin_password_file == tmp_path / "data" / PASSWORD_FILE
+    assert config.auth.admin_password_file.read_text().strip()
+    assert DEMO_USER == "admin"
     assert config.http == base.http
     assert default_config().integrations == {}  # only the demo, not every default, runs the simulator
 

@@ -1,0 +1,1 @@
+"""Users and roles, passwords, sessions, API tokens, lockout, MQTT credentials, secrets at rest, audit."""
