@@ -50,6 +50,14 @@ class Unresolved:
     problem: Problem
 
 
+@dataclass(frozen=True)
+class InputRef:
+    """`!input name` in a flow blueprint: replaced by the instance's value for that input."""
+
+    name: str
+    mark: Mark
+
+
 class MarkedDict(dict):
     """A mapping that knows the mark of each key and value, and which values are secrets."""
 
@@ -172,6 +180,12 @@ class _Loader(yaml.SafeLoader):
         where = " or ".join(str(path) for path in existing)
         return Unresolved(Problem(here, f"!secret {name}: no secret named '{name}' in {where}"))
 
+    def construct_input(self, node: yaml.Node) -> Any:
+        here = self.mark_of(node)
+        if not isinstance(node, yaml.ScalarNode) or not node.value:
+            return Unresolved(Problem(here, "!input needs an input name, e.g. !input zone_temp"))
+        return InputRef(node.value, here)
+
     def _secrets(self, path: Path) -> MarkedDict | Unresolved:
         if path not in self.ctx.secrets:
             data, document_mark = _load_file(path, self.ctx, in_secrets=True)
@@ -187,6 +201,7 @@ _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_marked_map)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_marked_seq)
 _Loader.add_constructor("!include", _Loader.construct_include)
 _Loader.add_constructor("!secret", _Loader.construct_secret)
+_Loader.add_constructor("!input", _Loader.construct_input)
 
 
 def load_yaml(path: Path) -> tuple[Any, list[Path]]:
@@ -209,6 +224,16 @@ def _load_file(path: Path, ctx: _Context, in_secrets: bool) -> tuple[Any, Mark]:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         return Unresolved(Problem(Mark(path, None), f"cannot read file: {reason}")), document_mark
+    return _parse(text, path, ctx, in_secrets, document_mark)
+
+
+def load_yaml_text(text: str, path: Path) -> Any:
+    """Like `load_yaml` for text that is not (yet) on disk, e.g. a flow being deployed; marks name `path`."""
+    ctx = _Context(root_dir=path.parent)
+    return _parse(text, path, ctx, False, Mark(path, 1))[0]
+
+
+def _parse(text: str, path: Path, ctx: _Context, in_secrets: bool, document_mark: Mark) -> tuple[Any, Mark]:
     ctx.stack.append(path.resolve())
     loader = _Loader(text, path, ctx, in_secrets)
     try:

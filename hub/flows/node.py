@@ -9,6 +9,9 @@ a flow, and tests can run it on a controlled clock.
 Evaluation is synchronous: `on_input` handles one value and calls `runtime.emit` for its outputs;
 the engine propagates emitted values in topological order. Side effects (`write_point`, `publish`)
 are queued by the runtime, never awaited by the node.
+
+`NodeRuntime.parameter` (added for the `parameter` node) reads a flow-level parameter: the engine
+answers it from the flow's `parameters:` mapping (name -> value), None for a name it does not have.
 """
 
 import re
@@ -79,6 +82,10 @@ class NodeRuntime(Protocol):
 
     def now(self) -> float:
         """UTC epoch seconds (controlled in tests and in replay)."""
+        ...
+
+    def parameter(self, name: str) -> Any:
+        """The flow's parameter `name` (its YAML `parameters:` mapping), or None when the flow has none."""
         ...
 
     def emit(self, port: str, value: Any) -> None:

@@ -8,7 +8,7 @@ again. A rejected request is answered with an error, logged and published as a R
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +51,8 @@ class CommandContext:
     poller: Poller
     status: StatusPublisher
     restart: Callable[[], Awaitable[None]]  # restart the hub's services in process (reboot)
+    # deploy flow files (name -> YAML text or None), author, note (hub.flows.service.FlowService.deploy)
+    deploy_flows: Callable[[Mapping[str, str | None], str, str], Awaitable[Any]] | None = None
 
 
 @dataclass(frozen=True)

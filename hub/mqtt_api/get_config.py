@@ -3,18 +3,21 @@
 Progress goes to `command/get_config/progress` (QoS 0, not retained) on every change the discovery
 service reports (coalesced for a slow reader). A discovery that runs out of time answers with status
 `timeout` and what was found so far. `polling_interval` sets the poll interval of the devices found.
+A request with `flow_config` deploys flows instead (hub.flows.service), answering with the deployment.
 """
 
 import dataclasses
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from hub.discovery import DiscoveryError, DiscoveryOperation, DiscoveryState
+from hub.flows.service import DeployRefused
 from hub.integration import DiscoveredDevice, DiscoveryRequest
 from hub.mqtt_api.commands import CommandContext, Reply
 from hub.mqtt_api.requests import Command, Request, Status, encode
 from hub.points import Point
 
-FLOWS_UNAVAILABLE = "flows are not available yet"
 _OBJECT_REF = re.compile(r"([A-Za-z][A-Za-z0-9-]*)[:,.](\d+)")
 
 
@@ -28,7 +31,7 @@ class GetConfig:
     async def __call__(self, request: Request) -> Reply:
         fields = request.fields
         if "flow_config" in fields:
-            return Reply(Status.ERROR, FLOWS_UNAVAILABLE)
+            return await self._deploy_flows(fields["flow_config"], request.actor)
         discovery_request = DiscoveryRequest(
             low_instance=fields.get("low_instance"),
             high_instance=fields.get("high_instance"),
@@ -57,6 +60,32 @@ class GetConfig:
             return Reply(Status.TIMEOUT, f"discovery timed out after {discovery_request.timeout:g} s", result)
         errors = "; ".join(f"{p.domain}: {p.error}" for p in operation.integrations if p.error)
         return Reply(Status.ERROR, f"discovery {operation.state}" + (f": {errors}" if errors else ""), result)
+
+    async def _deploy_flows(self, flow_config: Mapping[str, Any], actor: str) -> Reply:
+        """Deploy `{files: {name: YAML text or null}, note}` as `actor`; refused with every issue."""
+        files, note = flow_config.get("files"), flow_config.get("note", "")
+        if (
+            not isinstance(files, dict)
+            or not files
+            or not all(
+                isinstance(name, str) and (text is None or isinstance(text, str))
+                for name, text in files.items()
+            )
+        ):
+            return Reply(
+                Status.ERROR, "flow_config.files: expected an object of file name -> YAML text (or null)"
+            )
+        if not isinstance(note, str):
+            return Reply(Status.ERROR, "flow_config.note: expected a string")
+        if self._ctx.deploy_flows is None:
+            return Reply(Status.ERROR, "flow_config: this hub runs no flows")
+        try:
+            deployed = await self._ctx.deploy_flows(files, actor, note)
+        except DeployRefused as err:
+            return Reply(
+                Status.ERROR, f"flow_config: {err}", {"flows": {"issues": [i.json() for i in err.issues]}}
+            )
+        return Reply(Status.SUCCESS, result={"flows": deployed.json()})
 
     def _set_poll_interval(self, devices: tuple[DiscoveredDevice, ...], interval: float) -> None:
         """Poll the registered devices among those found every `interval` seconds."""

@@ -44,6 +44,11 @@ class MeterPoint(StrEnum):
     ENERGY_KWH = "energy_kwh"
 
 
+class ChillerPoint(StrEnum):
+    COMMAND = "command"
+    STATUS = "status"
+
+
 class OccupancyMode(IntEnum):
     """The states of a VAV's occupancy_mode point, numbered as BACnet multistate values are (from 1)."""
 
@@ -98,6 +103,11 @@ METER_POINTS: Mapping[MeterPoint, PointTemplate] = {
     MeterPoint.ENERGY_KWH: PointTemplate(units="kWh", cov_increment=0.1),
 }
 
+CHILLER_POINTS: Mapping[ChillerPoint, PointTemplate] = {
+    ChillerPoint.COMMAND: _BINARY_COMMAND,
+    ChillerPoint.STATUS: PointTemplate(PointKind.BINARY),
+}
+
 
 def point_id(device_id: str, name: str) -> str:
     """The hub-wide id of a simulated point."""
@@ -133,7 +143,7 @@ def make_device(device_id: str, name: str, model: str, poll_interval: float) -> 
 
 
 def site_devices(site: SiteSpec, poll_interval: float = 5.0) -> tuple[DiscoveredDevice, ...]:
-    """Every device of the site with its points, air handler first, meter last."""
+    """Every device of the site with its points: air handler, VAVs, meter, then any chillers."""
     ahu, meter = site.ahu, site.meter
 
     def build(
@@ -146,4 +156,5 @@ def site_devices(site: SiteSpec, poll_interval: float = 5.0) -> tuple[Discovered
         build(ahu.id, ahu.name, "Simulated air handling unit", AHU_POINTS),
         *(build(vav.id, vav.name, "Simulated VAV box", VAV_POINTS) for vav in site.vavs),
         build(meter.id, meter.name, "Simulated electricity meter", METER_POINTS),
+        *(build(chiller.id, chiller.name, "Simulated chiller", CHILLER_POINTS) for chiller in site.chillers),
     )

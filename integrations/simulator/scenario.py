@@ -47,13 +47,23 @@ class MeterSpec:
 
 
 @dataclass(frozen=True)
+class ChillerSpec:
+    """A chiller of the cooling plant: it proves running (status) once commanded on for `start_delay`."""
+
+    id: str
+    name: str = ""
+    start_delay: float = 30.0  # s of simulated time from command to status
+
+
+@dataclass(frozen=True)
 class SiteSpec:
-    """One air handler serving VAV boxes, and the meter that sees their plant."""
+    """One air handler serving VAV boxes, the meter that sees their plant, and optional chillers."""
 
     ahu: AhuSpec
     vavs: tuple[VavSpec, ...]
     meter: MeterSpec
     outdoor_air_temp: float = 12.0  # °C at the start
+    chillers: tuple[ChillerSpec, ...] = ()
 
 
 class SiteInput(StrEnum):

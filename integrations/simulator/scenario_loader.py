@@ -24,6 +24,7 @@ from .equipment import site_devices
 from .priority import PRIORITY_LEVELS, checked_write
 from .scenario import (
     AhuSpec,
+    ChillerSpec,
     FailPoint,
     MeterSpec,
     RestoreDevice,
@@ -182,6 +183,7 @@ VAV_SCHEMA = vol.Schema(
 METER_SCHEMA = vol.Schema(
     {**_NAMED, vol.Optional("base_load"): _number(0, 10000), vol.Optional("energy"): _number(0, 1e9)}
 )
+CHILLER_SCHEMA = vol.Schema({**_NAMED, vol.Optional("start_delay"): _duration})
 STEP_KEYS = vol.Schema(
     {
         vol.Required("at"): _duration,
@@ -202,6 +204,7 @@ SCENARIO_SCHEMA = vol.Schema(
         vol.Required("ahu"): section(AHU_SCHEMA, AhuSpec),
         vol.Required("vavs"): vol.All(each(section(VAV_SCHEMA, VavSpec)), _at_least_one),
         vol.Required("meter"): section(METER_SCHEMA, MeterSpec),
+        vol.Optional("chillers"): each(section(CHILLER_SCHEMA, ChillerSpec)),
         vol.Optional("steps"): each(vol.All(STEP_KEYS, _one_action)),
     }
 )
@@ -210,6 +213,7 @@ _SHAPES: Mapping[tuple[str, ...], vol.Schema] = {
     ("ahu",): AHU_SCHEMA,
     ("vavs", "*"): VAV_SCHEMA,
     ("meter",): METER_SCHEMA,
+    ("chillers", "*"): CHILLER_SCHEMA,
     ("steps", "*"): STEP_KEYS,
 }
 _INPUT_RANGES = {SiteInput.OUTDOOR_AIR_TEMP: _number(-40, 60), SiteInput.ZONE_LOAD: _number(-10, 50)}
@@ -245,7 +249,11 @@ def _unknown(what: str, name: str, known: Sequence[str], key: str) -> vol.Invali
 
 def _build(valid: dict[str, Any], path: Path) -> tuple[Scenario, list[vol.Invalid]]:
     site = SiteSpec(
-        **{key: valid[key] for key in ("ahu", "vavs", "meter", "outdoor_air_temp") if key in valid}
+        **{
+            key: valid[key]
+            for key in ("ahu", "vavs", "meter", "outdoor_air_temp", "chillers")
+            if key in valid
+        }
     )
     errors = _duplicate_ids(site)
     found = site_devices(site)
@@ -265,6 +273,7 @@ def _duplicate_ids(site: SiteSpec) -> list[vol.Invalid]:
     places: list[tuple[str, list[Any]]] = [(site.ahu.id, ["ahu", "id"])]
     places += [(vav.id, ["vavs", index, "id"]) for index, vav in enumerate(site.vavs)]
     places.append((site.meter.id, ["meter", "id"]))
+    places += [(chiller.id, ["chillers", index, "id"]) for index, chiller in enumerate(site.chillers)]
     first: dict[str, str] = {}
     errors = []
     for device_id, where in places:

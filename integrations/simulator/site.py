@@ -12,9 +12,9 @@ import random
 from hub.points import Value
 
 from . import physics
-from .equipment import AhuPoint, MeterPoint, OccupancyMode, VavPoint, point_id
+from .equipment import AhuPoint, ChillerPoint, MeterPoint, OccupancyMode, VavPoint, point_id
 from .priority import PriorityArray
-from .scenario import SiteInput, SiteSpec, VavSpec
+from .scenario import ChillerSpec, SiteInput, SiteSpec, VavSpec
 
 STEP_S = 1  # seconds of simulated time per step
 MIN_DAMPER_OCCUPIED = 20.0  # % of a VAV's airflow kept for ventilation while occupied
@@ -62,6 +62,21 @@ class _Vav:
         )
 
 
+class _Chiller:
+    """A chiller: proves running once its command has been on for its start delay; stops at once."""
+
+    def __init__(self, spec: ChillerSpec, arrays: dict[str, PriorityArray]) -> None:
+        self.start_delay = spec.start_delay
+        self.command = arrays[point_id(spec.id, ChillerPoint.COMMAND)] = PriorityArray(False)
+        self.status_id = point_id(spec.id, ChillerPoint.STATUS)
+        self.on_for = 0.0
+        self.running = False
+
+    def step(self) -> None:
+        self.on_for = self.on_for + STEP_S if self.command.effective else 0.0
+        self.running = self.on_for > 0 and self.on_for >= self.start_delay
+
+
 class SiteModel:
     """State, command priority arrays and sensor readings of one air handler, its VAVs and the meter."""
 
@@ -88,6 +103,7 @@ class SiteModel:
         self._coil_loop = physics.PiLoop(gain=8.0, integral_time=120.0, low=-100.0, high=100.0)
         self.fan_speed = 1.0
         self.vavs = {spec.id: _Vav(spec, self.fan_speed, arrays) for spec in site.vavs}
+        self.chillers = [_Chiller(spec, arrays) for spec in site.chillers]
         self.return_air_temp = self._return_air_target()
         self.mixed_air_temp = physics.mixed_air_target(
             self.return_air_temp, self.outdoor_air_temp, ahu.min_outdoor_air, self.fan_speed
@@ -136,6 +152,8 @@ class SiteModel:
         self.supply_air_temp = physics.lag(self.supply_air_temp, supply, physics.SUPPLY_AIR_TAU_S, STEP_S)
         self.power_kw = physics.lag(self.power_kw, self._power_target(), physics.POWER_TAU_S, STEP_S)
         self.energy_kwh += self.power_kw * STEP_S / 3600
+        for chiller in self.chillers:
+            chiller.step()
         self.time += STEP_S
         self.take_readings()
 
@@ -189,3 +207,5 @@ class SiteModel:
         readings[ahu[AhuPoint.FAN_STATUS]] = self.fan_speed > 0.5
         readings[meter[MeterPoint.POWER_KW]] = round(max(0.0, self.power_kw + noise(0, POWER_NOISE_KW)), 2)
         readings[meter[MeterPoint.ENERGY_KWH]] = round(self.energy_kwh, 3)
+        for chiller in self.chillers:
+            readings[chiller.status_id] = chiller.running

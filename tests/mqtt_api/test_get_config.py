@@ -7,7 +7,7 @@ import pytest
 from tests.conftest import RunningHub, StartHub
 from tests.mqtt_api.helpers import PREFIX, inbox, simulator_config
 
-DEMO_DEVICES = ["ahu-1", "meter-1", "vav-1", "vav-2", "vav-3", "vav-4"]
+DEMO_DEVICES = ["ahu-1", "ch-1", "ch-2", "meter-1", "vav-1", "vav-2", "vav-3", "vav-4"]
 PROGRESS = PREFIX + "command/get_config/progress"
 
 
@@ -39,7 +39,7 @@ async def test_get_config__progress_then_the_devices_found(running: RunningHub):
     assert {b["command_id"] for b in bodies} == {"g-1"}
     assert {b["operation_id"] for b in bodies} == {response["operation_id"]}
     assert bodies[-1]["progress"] == 100.0
-    assert (bodies[-1]["devices_found"], bodies[-1]["total"]) == (6, 6)
+    assert (bodies[-1]["devices_found"], bodies[-1]["total"]) == (8, 8)
     assert [b["progress"] for b in bodies] == sorted(b["progress"] for b in bodies)
     assert any(b["current_device"] in DEMO_DEVICES for b in bodies)
 
@@ -71,4 +71,5 @@ async def test_get_config__unknown_integration_and_flow_config_are_errors(runnin
         flows = await box.call("get_config", {"command_id": "g-5", "flow_config": {"nodes": []}})
     assert unknown["status"] == "error"
     assert "not a loaded integration" in unknown["error"]
-    assert flows == {**flows, "status": "error", "error": "flows are not available yet"}
+    expected = "flow_config.files: expected an object of file name -> YAML text (or null)"
+    assert flows == {**flows, "status": "error", "error": expected}

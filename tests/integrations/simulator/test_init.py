@@ -49,8 +49,17 @@ async def test_hub__polls_the_demo_site_and_a_write_changes_what_is_read_back(st
     hub = running.hub
     [status] = hub.integrations.statuses()
     assert status.state == IntegrationState.LOADED
-    assert {d.id for d in hub.points.devices()} == {"ahu-1", "vav-1", "vav-2", "vav-3", "vav-4", "meter-1"}
-    assert len(list(hub.points.points())) == 33
+    assert {d.id for d in hub.points.devices()} == {
+        "ahu-1",
+        "vav-1",
+        "vav-2",
+        "vav-3",
+        "vav-4",
+        "meter-1",
+        "ch-1",
+        "ch-2",
+    }
+    assert len(list(hub.points.points())) == 37
 
     update = await next_update(hub.bus, lambda e: e.point.id == "ahu-1.supply_air_temp")
     assert 5 < update.sample.value < 40  # type: ignore[operator]

@@ -29,7 +29,7 @@ async def test_start__registers_every_device_and_point_and_checks_as_an_integrat
     assert isinstance(built.integration, Integration)
     await built.integration.start()
     devices = {device.id: device for device in built.registry.devices()}
-    assert list(devices) == ["ahu-1", "vav-1", "vav-2", "vav-3", "vav-4", "meter-1"]
+    assert list(devices) == ["ahu-1", "vav-1", "vav-2", "vav-3", "vav-4", "meter-1", "ch-1", "ch-2"]
     assert {device.domain for device in devices.values()} == {"simulator"}
     assert devices["vav-1"].poll_interval == 5.0
     setpoint = built.registry.point("vav-2.zone_setpoint")

@@ -26,15 +26,15 @@ def test_cli__prints_every_point_at_every_step_as_json_lines():
     result = simulator("demo", "--minutes", "1", "--seed", "3", "--step", "30")
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(lines) == 3 * 33  # t = 0, 30, 60; the demo has 33 points
-    assert [line["t"] for line in lines[::33]] == [0, 30, 60]
+    assert len(lines) == 3 * 37  # t = 0, 30, 60; the demo has 37 points
+    assert [line["t"] for line in lines[::37]] == [0, 30, 60]
     assert lines[0] == {
         "t": 0,
         "point": "ahu-1.outdoor_air_temp",
         "value": lines[0]["value"],
         "quality": "good",
     }
-    assert lines[-1]["point"] == "meter-1.energy_kwh"
+    assert lines[-1]["point"] == "ch-2.status"
 
 
 def test_cli__same_scenario_and_seed_print_the_same_lines_another_seed_does_not():
@@ -43,7 +43,7 @@ def test_cli__same_scenario_and_seed_print_the_same_lines_another_seed_does_not(
     other = simulator("demo", "--minutes", "10", "--seed", "2")
     assert first.stdout == again.stdout
     assert first.stdout != other.stdout
-    assert len(first.stdout.splitlines()) == len(other.stdout.splitlines()) == 121 * 33
+    assert len(first.stdout.splitlines()) == len(other.stdout.splitlines()) == 121 * 37
 
 
 def test_cli__a_scenario_file_with_faults_shows_them(tmp_path):
@@ -72,7 +72,7 @@ def test_cli__a_bad_scenario_is_reported_at_its_line(tmp_path):
 def test_main__writes_json_lines_in_process(capsys):
     assert main(["demo", "--minutes", "0", "--seed", "9"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 33
+    assert len(lines) == 37
     assert {json.loads(line)["t"] for line in lines} == {0}
 
 

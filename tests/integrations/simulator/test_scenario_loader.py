@@ -3,7 +3,7 @@
 import pytest
 
 from hub.config import ConfigError
-from integrations.simulator.equipment import AhuPoint, MeterPoint, VavPoint
+from integrations.simulator.equipment import AhuPoint, ChillerPoint, MeterPoint, VavPoint
 from integrations.simulator.scenario import (
     FailPoint,
     RestoreDevice,
@@ -25,9 +25,10 @@ def test_open_scenario__demo_has_the_fixed_device_and_point_ids():
     assert "demo" in built_in_scenarios()
     simulation = Simulation(open_scenario("demo"))
     devices = [found.device.id for found in simulation.devices]
-    assert devices == ["ahu-1", "vav-1", "vav-2", "vav-3", "vav-4", "meter-1"]
+    assert devices == ["ahu-1", "vav-1", "vav-2", "vav-3", "vav-4", "meter-1", "ch-1", "ch-2"]
     expected = {f"ahu-1.{name}" for name in AhuPoint} | {f"meter-1.{name}" for name in MeterPoint}
     expected |= {f"vav-{n}.{name}" for n in range(1, 5) for name in VavPoint}
+    expected |= {f"ch-{n}.{name}" for n in (1, 2) for name in ChillerPoint}
     assert set(simulation.points) == expected
     assert {"ahu-1.supply_air_temp", "vav-3.occupancy_mode", "meter-1.energy_kwh"} <= expected
 
@@ -232,6 +233,10 @@ def test_load_scenario__references_checked_once_the_shape_is_right(write_scenari
          ":1: ahu.id: expected a device id: up to 64 letters, digits, '_' or '-', got 'a b'"),
         ("- just a list\n", ":1: expected a mapping, got a list"),
         ("ahu: {id: ahu-1\n", ":2: invalid YAML"),
+        ("ahu: {id: a}\nvavs: [{id: v}]\nmeter: {id: m}\nchillers:\n  - {id: v}\n",
+         ":5: chillers[0].id: duplicate device id, already used by vavs[0]"),
+        ("ahu: {id: a}\nvavs: [{id: v}]\nmeter: {id: m}\nchillers:\n  - {id: c, start_delay: soon}\n",
+         ":5: chillers[0].start_delay: "),
     ],
 )  # fmt: skip
 def test_load_scenario__invalid_site(write_scenario, text, expected):

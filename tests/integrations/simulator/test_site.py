@@ -123,3 +123,15 @@ def test_meter__power_follows_fan_and_valves_and_energy_integrates_it(site):
     start = value(site, "meter-1.energy_kwh")
     later(site, 60)
     assert value(site, "meter-1.energy_kwh") - start == pytest.approx(15.5, abs=0.2)
+
+
+def test_chiller__proves_running_after_its_start_delay_and_stops_at_once(site):
+    assert read(site, "ch-1.status").value is False  # off until commanded
+    command(site, "ch-1.command", True)
+    site.advance_to(site.time + 29)
+    assert read(site, "ch-1.status").value is False  # the demo's chillers take 30 s to start
+    site.advance_to(site.time + 2)
+    assert (read(site, "ch-1.status").value, read(site, "ch-2.status").value) == (True, False)
+    command(site, "ch-1.command", None)  # relinquish: the default is off
+    site.advance_to(site.time + 1)
+    assert read(site, "ch-1.status").value is False
