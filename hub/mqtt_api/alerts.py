@@ -1,7 +1,7 @@
 """Site-level alert actions: `iot/global/{org_id}/{site_id}/alert-management/{acknowledge,resolve}`.
 
-The alarm model arrives with the alarms issue; until then a valid action is logged and published on
-the bus as an AlertAction, and an invalid one is logged and published as a RequestRejected.
+A valid action is logged and published on the bus as an AlertAction (hub.alarms acts on it); an
+invalid one is logged and published as a RequestRejected.
 """
 
 import json

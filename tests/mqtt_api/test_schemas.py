@@ -47,6 +47,8 @@ def schema_for(message: Received) -> str | None:
         return {"bulk": "bulk.json", "status/update": "status-update.json"}.get(
             suffix, "status-heartbeat.json"
         )
+    if suffix == "alarms/event":
+        return "alarm-event.json"
     return "point.json" if message.payload else None
 
 
