@@ -93,6 +93,19 @@ class InboundMessage:
 LocalCallback = Callable[[InboundMessage], None]
 
 
+@dataclass(frozen=True, slots=True)
+class SessionChange:
+    """A client's connection opened (`connected`) or ended; seen by `watch_sessions` callbacks."""
+
+    client_id: str
+    username: str | None
+    connected: bool
+    reason: str | None  # why it ended, when known
+
+
+SessionCallback = Callable[[SessionChange], None]
+
+
 def principal_of(session: Session) -> Principal | None:
     """The rights the session authenticated with."""
     return session.attributes.get(_PRINCIPAL_KEY)
@@ -108,6 +121,7 @@ class HubBroker(Broker):
         self.stats = BrokerStats()
         self._match_cache: dict[str, list[tuple[Session, int]]] = {}
         self._local: list[tuple[str, LocalCallback]] = []
+        self._session_watchers: list[SessionCallback] = []
 
     # -- connecting ----------------------------------------------------------------------
 
@@ -190,6 +204,8 @@ class HubBroker(Broker):
         handler.attach(session, reader, writer)
         session.transitions.connect()
         self._sessions[session.client_id] = (session, handler)  # type: ignore[index]
+        # Watchers hear of the session before the client hears CONNACK: nothing it does can come first.
+        self._session_changed(SessionChange(session.client_id, session.username, True, None))  # type: ignore[arg-type]
         await handler.mqtt_connack_authorize(True)
         await handler.start()
         await self.plugins_manager.fire_event(
@@ -241,6 +257,10 @@ class HubBroker(Broker):
         client_session.transitions.disconnect()
         if client_session.clean_session:
             await self._delete_session(client_session.client_id)  # type: ignore[arg-type]
+        reason = handler.close_reason or ("disconnected" if isinstance(result, DisconnectPacket) else None)
+        self._session_changed(
+            SessionChange(client_session.client_id, client_session.username, False, reason)  # type: ignore[arg-type]
+        )
         await self.plugins_manager.fire_event(
             BrokerEvents.CLIENT_DISCONNECTED,
             client_id=client_session.client_id,
@@ -277,6 +297,32 @@ class HubBroker(Broker):
         if action == Action.PUBLISH:
             return principal.may_publish(topic)
         return principal.may_receive(topic)
+
+    # -- sessions seen from inside the hub -------------------------------------------------
+
+    def watch_sessions(self, callback: SessionCallback) -> Callable[[], None]:
+        """Call `callback` when a client connects or its connection ends; returns the unwatch function."""
+        self._session_watchers.append(callback)
+        return lambda: self._session_watchers.remove(callback)
+
+    def _session_changed(self, change: SessionChange) -> None:
+        for callback in list(self._session_watchers):
+            try:
+                callback(change)
+            except Exception:
+                self.stats.local_callback_errors += 1
+                _LOGGER.exception("MQTT session watcher failed on %s", change)
+
+    def disconnect_user(self, username: str, reason: str) -> int:
+        """Close every open connection that authenticated as `username` (its credentials were revoked)."""
+        handlers = [
+            handler
+            for session, handler in list(self._sessions.values())
+            if session.username == username and isinstance(handler, ClientConnection) and handler.is_open
+        ]
+        for handler in handlers:
+            handler.abort(reason)
+        return len(handlers)
 
     # -- subscriptions -------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""External BMS connections: systems such as EcoStruxure or WebCTRL publishing readings to the hub."""
