@@ -14,9 +14,10 @@ cd "$BMS_ROOT"
 # shellcheck source=scripts/venv.sh
 source scripts/venv.sh
 
-# Debian packages the tests and benchmarks run: mosquitto (a reference broker) and
-# iproute2 (`ip netns` test networks for BACnet broadcasts).
-APT_PACKAGES=(mosquitto iproute2)
+# Debian packages the tests and benchmarks run: mosquitto (a reference broker),
+# iproute2 (`ip netns` test networks for BACnet broadcasts) and chromium (the browser
+# tests/e2e drive through Playwright; Playwright never downloads a browser of its own).
+APT_PACKAGES=(mosquitto iproute2 chromium)
 
 as_root() {
     if ((EUID == 0)); then

@@ -26,7 +26,8 @@ def setup_templating(app: web.Application) -> None:
         undefined=jinja2.StrictUndefined,  # a missing variable is a bug, not an empty string
         enable_async=True,
     )
-    app.router.add_static(STATIC_PREFIX, STATIC_DIR, append_version=True)
+    app.router.add_static(STATIC_PREFIX, STATIC_DIR, append_version=True, name="static")
+    app[JINJA_KEY].globals["static"] = lambda path: str(app.router["static"].url_for(filename=path))
 
 
 async def render(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
