@@ -1,0 +1,66 @@
+"""GET /metrics: Prometheus text that a Prometheus parser reads, with the hub's figures in it."""
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import RunningHub
+from tests.http.helpers import call
+
+
+async def _scrape(running: RunningHub) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+    """Every sample by metric name and labels, parsed by prometheus_client's own parser."""
+    async with running.http() as session, session.get("/metrics") as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = await response.text()
+    samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return samples
+
+
+async def test_metrics_name_every_component_and_count_writes(fakes_hub: RunningHub) -> None:
+    body = {"point_id": "alpha-1.setpoint", "value": 22.5}
+    assert (await call(fakes_hub, "POST", "/api/points/write", body))[0] == 200
+    assert (await call(fakes_hub, "POST", "/api/points/write", {**body, "value": 99}))[0] == 422
+
+    metrics = await _scrape(fakes_hub)
+
+    assert metrics["bms_hub_writes_total"][(("outcome", "written"),)] == 1
+    assert metrics["bms_hub_writes_total"][(("outcome", "refused"),)] == 1
+    assert metrics["bms_hub_mqtt_clients"][()] >= 0
+    assert metrics["bms_hub_component_status"][(("component", "store"),)] == 0
+    quantiles = {labels[0][1] for labels in metrics["bms_hub_event_loop_lag_seconds"]}
+    assert quantiles == {"0.5", "0.99", "1"}
+    assert sum(metrics["bms_hub_devices"].values()) == 3  # alpha's two devices and beta's one
+    assert metrics["process_resident_memory_bytes"][()] > 0
+    assert "bms_hub_poll_cycles_total" in metrics
+    assert "bms_hub_samples_written_total" in metrics
+
+
+async def test_a_component_that_is_not_running_has_no_metrics(fakes_hub: RunningHub) -> None:
+    metrics = await _scrape(fakes_hub)
+    assert "bms_hub_bridge_spool_depth" not in metrics  # no bridge configured
+
+
+async def test_metrics_need_credentials(fakes_hub: RunningHub) -> None:
+    async with fakes_hub.http(user=None) as session, session.get("/metrics") as response:
+        assert response.status == 401
+
+
+async def test_flow_and_alarm_figures(fakes_hub: RunningHub) -> None:
+    flow = (
+        "flow: {id: hold}\nnodes:\n  - {id: sp, type: constant, value: 21}\n"
+        "  - {id: out, type: point_write, point: alpha-1.setpoint}\n"
+        "edges:\n  - {from: sp.value, to: out.value}\n"
+    )
+    status, answer = await call(fakes_hub, "POST", "/api/config/deploy", {"files": {"hold.yaml": flow}})
+    assert status == 200, answer
+
+    metrics = await _scrape(fakes_hub)
+
+    assert metrics["bms_hub_flows"][(("state", "running"),)] == 1
+    assert metrics["bms_hub_flows"][(("state", "invalid"),)] == 0
+    assert metrics["bms_hub_flow_runs_total"][()] >= 1  # the constant's first value ran the flow
+    assert metrics["bms_hub_flow_run_errors_total"][()] == 0
+    assert metrics["bms_hub_alarms_active"][()] >= 0
