@@ -16,9 +16,14 @@ from pathlib import Path
 from aiohttp import web
 
 from hub import __version__
+from hub.auth.cli import add_user_parser, run_user_command
 from hub.config import ConfigError, HubConfig, LogLevel, default_config, load_config
 from hub.core import Hub
 from hub.demo import DEMO_USER, PASSWORD_FILE, demo_config
+from hub.flows.cli import add_commands as add_flows_commands
+from hub.flows.cli import check_files as check_flow_files
+from hub.flows.cli import print_issues as print_flow_issues
+from hub.flows.cli import run as run_flows_command
 from hub.http.app import create_app
 from hub.integration_commands import run_domain_command, run_simulate
 from hub.integrations_cli import list_integrations
@@ -51,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
         "simulate", help="run an integration's simulated device, e.g. `bms-hub simulate modbus --help`"
     )
     simulate.add_argument("domain_and_args", nargs=argparse.REMAINDER, metavar="DOMAIN [ARGS...]")
+    add_user_parser(commands)
+    add_flows_commands(commands)
     return parser
 
 
@@ -66,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
         return _check_config(args.config)
     if args.command == "integrations":
         return list_integrations(args.config)
+    if args.command == "user":
+        return run_user_command(args)
+    if args.command == "flows":
+        return run_flows_command(args)
     return _run(args)
 
 
@@ -78,6 +89,8 @@ def _check_config(path: Path) -> int:
     issues = validate_integration_configs(config.integrations, path)  # imports each configured integration
     if issues:
         print(ConfigError(issues), file=sys.stderr)
+        return EXIT_CONFIG
+    if print_flow_issues(check_flow_files(config)):  # the flow folders too (points need a running hub)
         return EXIT_CONFIG
     print(f"{path}: configuration is valid")
     return 0

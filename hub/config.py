@@ -16,6 +16,19 @@ from typing import Any
 
 import voluptuous as vol
 
+from hub.alarms.settings import (
+    AlarmsConfig,
+    CardPoint,
+    EmailConfig,
+    LimitRule,
+    NotificationsConfig,
+    RateLimit,
+    SourceRule,
+    StaleRule,
+    StatusCard,
+    WebhookConfig,
+)
+from hub.auth.settings import AuthConfig, CookieSecurity
 from hub.mqtt.topics import topic_filter_problem
 from hub.yaml_loader import Mark, MarkedDict, Problem, Unresolved, iter_problems, load_yaml, locate
 
@@ -128,6 +141,15 @@ class StoreConfig:
 
 
 @dataclass(frozen=True)
+class FlowsConfig:
+    directories: tuple[Path, ...] = (Path("blueprints"), Path("flows"))  # the last one receives deploys
+    trace_depth: int = 50  # runs kept per flow in its traces (0: none)
+    hot_reload: bool = True  # reload flows when their files change on disk
+    reload_debounce: float = 1.0  # s without further changes before a reload
+    reload_poll_interval: float = 2.0  # s between checks of the files' modification times
+
+
+@dataclass(frozen=True)
 class HubConfig:
     data_dir: Path = Path("data")
     log_level: LogLevel = LogLevel.INFO
@@ -138,6 +160,9 @@ class HubConfig:
     mqtt_api: MqttApiConfig = MqttApiConfig()
     bridge: BridgeConfig = BridgeConfig()
     store: StoreConfig = StoreConfig()
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
+    flows: FlowsConfig = FlowsConfig()
     integrations: Mapping[str, Any] = field(default_factory=dict)  # domain -> raw config (issue 3)
     source: Path | None = None  # the file it was loaded from; None for the embedded default
 
@@ -178,9 +203,23 @@ SECTIONS: dict[tuple[str, ...], type] = {
     ("mqtt", "users", "*"): MqttUser,
     ("polling",): PollingConfig,
     ("store",): StoreConfig,
+    ("flows",): FlowsConfig,
     ("mqtt_api",): MqttApiConfig,
     ("bridge",): BridgeConfig,
     ("bridge", "spool"): SpoolConfig,
+    ("auth",): AuthConfig,
+    ("alarms",): AlarmsConfig,
+    ("alarms", "limits", "*"): LimitRule,
+    ("alarms", "stale"): StaleRule,
+    ("alarms", "device_offline"): SourceRule,
+    ("alarms", "write_failed"): SourceRule,
+    ("alarms", "flow_error"): SourceRule,
+    ("alarms", "notifications"): NotificationsConfig,
+    ("alarms", "notifications", "rate_limit"): RateLimit,
+    ("alarms", "notifications", "webhook"): WebhookConfig,
+    ("alarms", "notifications", "email"): EmailConfig,
+    ("alarms", "status_cards", "*"): StatusCard,
+    ("alarms", "status_cards", "*", "points", "*"): CardPoint,
 }
 
 
@@ -390,6 +429,16 @@ def retention_overrides(value: Any) -> Mapping[str, float]:
     return MappingProxyType(out)
 
 
+FLOWS_SCHEMA = vol.Schema(
+    {
+        vol.Optional("directories"): each(directory),
+        vol.Optional("trace_depth"): integer(0, 10_000),
+        vol.Optional("hot_reload"): boolean,
+        vol.Optional("reload_debounce"): seconds(0, 3600),
+        vol.Optional("reload_poll_interval"): seconds(0.1, 3600),
+    }
+)
+
 STORE_SCHEMA = vol.Schema(
     {
         vol.Optional("commit_interval"): seconds(0.05, 3600),
@@ -462,6 +511,13 @@ BRIDGE_SCHEMA = vol.Schema(
 )
 
 
+def alarms_section(value: Any) -> AlarmsConfig:
+    """Validate `alarms:` with hub.alarms.schema (imported here: that schema is built from this module)."""
+    from hub.alarms.schema import alarms_section as validate
+
+    return validate(value)
+
+
 def bridge_section(value: Any) -> BridgeConfig:
     """Validate the bridge; an enabled one needs a host (reported with the other problems, at `enabled`)."""
     errors = []
@@ -476,6 +532,30 @@ def bridge_section(value: Any) -> BridgeConfig:
     return bridge
 
 
+def cookie_security(value: Any) -> CookieSecurity:
+    if isinstance(value, str) and value in set(CookieSecurity):
+        return CookieSecurity(value)
+    raise vol.Invalid(f"expected one of {', '.join(CookieSecurity)}")
+
+
+AUTH_SCHEMA = vol.Schema(
+    {
+        vol.Optional("session_idle_timeout"): seconds(60, 30 * 86400),
+        vol.Optional("session_max_age"): seconds(60, 365 * 86400),
+        vol.Optional("secure_cookies"): cookie_security,
+        vol.Optional("lockout_failures"): integer(1, 1000),
+        vol.Optional("lockout_window"): seconds(1, 86400),
+        vol.Optional("lockout_duration"): seconds(1, 86400),
+        vol.Optional("mqtt_credentials_ttl"): seconds(10, 86400),
+        vol.Optional("admin_password_env"): string,
+        vol.Optional("admin_password_file"): optional(directory),
+        vol.Optional("secret_key_env"): string,
+        vol.Optional("hash_time_cost"): integer(1, 10),
+        vol.Optional("hash_memory_kib"): integer(1024, 4 * 1024 * 1024),
+    }
+)
+
+
 CONFIG_SCHEMA = vol.Schema(
     {
         vol.Optional("data_dir"): directory,
@@ -487,6 +567,9 @@ CONFIG_SCHEMA = vol.Schema(
         vol.Optional("mqtt"): section(MQTT_SCHEMA, MqttConfig),
         vol.Optional("mqtt_api"): section(MQTT_API_SCHEMA, MqttApiConfig),
         vol.Optional("bridge"): bridge_section,
+        vol.Optional("auth"): section(AUTH_SCHEMA, AuthConfig),
+        vol.Optional("alarms"): alarms_section,
+        vol.Optional("flows"): section(FLOWS_SCHEMA, FlowsConfig),
         vol.Optional("integrations"): integrations,
     }
 )

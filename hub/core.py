@@ -6,15 +6,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub import __version__
+from hub.alarms.service import AlarmService
+from hub.auth.passwords import Passwords
+from hub.auth.service import AuthService
+from hub.bms.service import BmsConnections
 from hub.bridge import Bridge
 from hub.bus import Bus
 from hub.commands import CommandService
 from hub.config import HubConfig
 from hub.discovery import DiscoveryService
+from hub.flows.nodes import builtin_registry
+from hub.flows.service import FlowService
 from hub.health import HealthRegistry
 from hub.identity import Identity, load_identity
 from hub.integration import IntegrationContext
 from hub.loader import IntegrationManager
+from hub.metrics import Metrics
 from hub.mqtt.access import BrokerAccess, ConfigUserAccess
 from hub.mqtt.broker import EmbeddedBroker
 from hub.mqtt.status import StatusPublisher
@@ -24,6 +31,7 @@ from hub.points import PointRegistry
 from hub.polling import Poller
 from hub.store import Store
 from hub.supervisor import DEFAULT_BACKOFF, Backoff, Supervisor
+from hub.watchdog import LoopWatchdog
 
 _LOGGER = logging.getLogger(__name__)
 BRIDGE_FLUSH_S = 5.0  # on stop, how long the bridge may take to send what is waiting (the offline status)
@@ -56,8 +64,6 @@ class Hub:
         self.bus = Bus()
         self.health = HealthRegistry()
         self.supervisor = Supervisor(backoff)
-        self.access = access or ConfigUserAccess(config.mqtt.users, config.mqtt.allow_anonymous)
-        self.broker = EmbeddedBroker(config.mqtt, self.access)
         polling = config.polling
         self.points = PointRegistry(self.bus, stale_factor=polling.stale_factor)
         self.poller = Poller(
@@ -75,7 +81,34 @@ class Hub:
             self.supervisor,
             legacy_discovery=config.data_dir / "discovery.json",
         )
+        config_users = ConfigUserAccess(config.mqtt.users, config.mqtt.allow_anonymous)
+        self.auth = AuthService(config.auth, config.data_dir, self.store, config_users, lambda: self.identity)
+        self.access = access or self.auth.access
+        self.bms = BmsConnections(
+            self.store, self.points, self.supervisor, lambda: self.auth.secrets, Passwords(config.auth)
+        )
+        self.access = self.bms.access_over(self.access)  # BMS connection users first, then the rest
+        self.broker = EmbeddedBroker(config.mqtt, self.access)
         self.discovery = DiscoveryService(self.integrations.loaded, self.bus, self.store.discovery)
+        self.alarms = AlarmService(
+            config.alarms,
+            bus=self.bus,
+            points=self.points,
+            db=self.store,
+            broker=self.broker,
+            supervisor=self.supervisor,
+        )
+        self.flows = FlowService(
+            config.flows,
+            config.source.parent if config.source else config.data_dir.parent,
+            builtin_registry(),
+            self.points,
+            self.commands,
+            self.bus,
+            self.store,
+            publish=self.broker.publish,
+            alarms=self.alarms,
+        )
         self._identity: Identity | None = None
         self._status: StatusPublisher | None = None
         self.mqtt_api: MqttApi | None = None
@@ -86,6 +119,9 @@ class Hub:
         self.health.register("polling", self.poller.health)
         self.health.register("integrations", self.integrations.health)
         self.health.register("store", self.store.health)
+        self.watchdog = LoopWatchdog()
+        self.health.register("event_loop", self.watchdog.health)
+        self.metrics = Metrics(self.health.report, self.bus)
 
     @property
     def identity(self) -> Identity:
@@ -107,8 +143,8 @@ class Hub:
     async def _start_services(self) -> None:
         """Everything that starts after the store (a failure here closes the store again)."""
         await self.discovery.load()
-        if not self.config.mqtt.users and not self.config.mqtt.allow_anonymous:
-            _LOGGER.warning("no MQTT users are configured: the broker refuses every client (see mqtt.users)")
+        await self.auth.start()  # the first admin, or the setup token, before anyone can connect
+        self.supervisor.spawn("loop-watchdog", self.watchdog.run)
         await self.broker.start()
         self._status = StatusPublisher(self.broker, self._identity, self.version, self.health)
         if self.config.bridge.enabled:
@@ -122,7 +158,13 @@ class Hub:
         self.mqtt_api = MqttApi(context, self.config.mqtt_api, self.supervisor, self.config.data_dir)
         self.mqtt_api.start()
         self.health.register("telemetry", self.mqtt_api.health)
+        await self.alarms.start(self.identity.topic_prefix)  # before the integrations: it sees their devices
+        await self.bms.start(self.broker)
+        self.health.register("bms", self.bms.health)
+        self.health.register("alarms", self.alarms.health)
         await self.integrations.setup_all(self.config.integrations, self.config.source)
+        await self.flows.start()  # after the integrations: flows are checked against their points
+        self.health.register("flows", self.flows.health)
         self.started_at = time.monotonic()
         self.bus.publish(HubStarted(self._identity, self.version))
         _LOGGER.info("hub %s started as %s", self.version, self._identity.topic_prefix)
@@ -139,6 +181,7 @@ class Hub:
             poller=self.poller,
             status=status,
             restart=self.restart_services,
+            deploy_flows=self.flows.deploy,
         )
 
     def _make_bridge(self, status: StatusPublisher) -> Bridge:
@@ -187,7 +230,10 @@ class Hub:
         if self.bridge is not None:
             await self.bridge.flush(BRIDGE_FLUSH_S)
         await self.discovery.stop()
+        await self.flows.stop()  # before the integrations: the flows' outputs relinquish through them
         await self.integrations.stop_all()
+        await self.alarms.stop()  # before the store: its last events are written
+        await self.bms.stop()
         await self.store.stop()  # after the integrations: their last samples are written too
         await self.supervisor.stop()
         if self.bridge is not None:

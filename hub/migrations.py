@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 
 import aiosqlite
 
+from hub.store_samples import convert_samples
+
 _LOGGER = logging.getLogger(__name__)
 
 Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
@@ -68,7 +70,52 @@ async def m002_rollups(db: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_rollups)
+async def m003_sample_chunks(db: aiosqlite.Connection) -> None:
+    """Raw samples packed as runs of one point's samples per row: about 11 bytes a sample instead of 27."""
+    await db.execute(
+        """CREATE TABLE sample_chunks (
+            point_key INTEGER NOT NULL, start INTEGER NOT NULL, data BLOB NOT NULL,
+            PRIMARY KEY (point_key, start)) WITHOUT ROWID"""
+    )
+    await convert_samples(db)
+    await db.execute("DROP TABLE samples")
+
+
+async def m004_auth(db: aiosqlite.Connection) -> None:
+    """Users (argon2id password hashes) and API tokens (SHA-256 digests; revoked ones are kept)."""
+    await _run(
+        db,
+        """CREATE TABLE users (
+            name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL,
+            created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL)""",
+        """CREATE TABLE api_tokens (
+            id INTEGER PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+            digest TEXT NOT NULL UNIQUE, created_by TEXT NOT NULL, created_ms INTEGER NOT NULL,
+            last_used_ms INTEGER, revoked_ms INTEGER)""",
+    )
+
+
+async def m007_bms(db: aiosqlite.Connection) -> None:
+    """External BMS connections (argon2id-hashed and encrypted passwords), point mappings, unmapped points."""
+    await _run(
+        db,
+        """CREATE TABLE bms_connections (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, bms_type TEXT NOT NULL, transport TEXT NOT NULL,
+            description TEXT NOT NULL, enabled INTEGER NOT NULL, password_hash TEXT NOT NULL,
+            password_secret TEXT NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL)""",
+        """CREATE TABLE bms_mappings (
+            id INTEGER PRIMARY KEY, connection_id TEXT NOT NULL, external_id TEXT NOT NULL,
+            point_id TEXT NOT NULL, source_unit TEXT NOT NULL, created_point INTEGER NOT NULL,
+            point_name TEXT NOT NULL, point_units TEXT NOT NULL, point_kind TEXT NOT NULL,
+            UNIQUE (connection_id, external_id))""",
+        """CREATE TABLE bms_unmapped (
+            connection_id TEXT NOT NULL, external_id TEXT NOT NULL, first_ms INTEGER NOT NULL,
+            last_ms INTEGER NOT NULL, count INTEGER NOT NULL, last_value, last_unit TEXT NOT NULL,
+            PRIMARY KEY (connection_id, external_id)) WITHOUT ROWID""",
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_rollups, m003_sample_chunks, m004_auth, m007_bms)
 
 
 async def schema_version(db: aiosqlite.Connection) -> int:

@@ -5,7 +5,7 @@ import dataclasses
 import importlib
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -13,10 +13,12 @@ import aiomqtt
 import pytest
 from aiohttp.test_utils import TestServer
 
+from hub.auth.roles import Role
 from hub.config import HubConfig, IdentityConfig, MqttConfig, MqttUser, TcpListenerConfig
 from hub.core import Hub
 from hub.discovery import DiscoveryOperation, DiscoveryService
 from hub.http.app import create_app
+from hub.http.auth import CSRF_HEADER, SESSION_COOKIE
 from hub.supervisor import DEFAULT_BACKOFF, Backoff
 from tests.fake_plugins import DOMAINS, PluginFake
 
@@ -32,6 +34,10 @@ USERS = (
     ),
 )
 PASSWORDS = {user.username: user.password for user in USERS}
+# A test hub starts with the admin below in its user store (from auth.admin_password_file) and a
+# browser session for each role (RunningHub.http). Tests that log in with a password as operator or
+# viewer first add those users with `add_hub_users`.
+HUB_USERS = {role.value: (role, f"{role.value}-password") for role in Role}
 IDENTITY = IdentityConfig(org_id="acme", site_id="hq", iot_device_id="hub-1")
 TRANSPORTS = ("websockets", "tcp")
 WAIT_S = 5.0  # a bound on waits for events; reached only when a test fails
@@ -43,6 +49,7 @@ class RunningHub:
 
     hub: Hub
     server: TestServer
+    sessions: dict[str, dict[str, str]] = field(default_factory=dict)  # HUB_USERS name -> its headers
 
     @property
     def http_port(self) -> int:
@@ -54,11 +61,12 @@ class RunningHub:
         assert port is not None, "start the hub with the TCP listener enabled"
         return port
 
-    def http(self, user: str | None = "admin", password: str | None = None) -> aiohttp.ClientSession:
-        """An HTTP client for this hub's port, with `user`'s credentials (HTTP Basic) or none."""
-        headers = (
-            {"Authorization": aiohttp.encode_basic_auth(user, password or PASSWORDS[user])} if user else {}
-        )
+    def http(self, user: str | None = "admin") -> aiohttp.ClientSession:
+        """An HTTP client for this hub's port acting as `user` (admin, operator, viewer) or anonymous.
+
+        It sends the user's session cookie and CSRF header, as a logged-in browser page does.
+        """
+        headers = self.sessions[user] if user else {}
         return aiohttp.ClientSession(f"http://127.0.0.1:{self.http_port}", headers=headers)
 
     def fake(self, domain: str) -> PluginFake:
@@ -119,6 +127,22 @@ def fakes_config(tmp_path: Path) -> HubConfig:
 StartHub = Callable[..., Awaitable[RunningHub]]
 
 
+def role_sessions(hub: Hub) -> dict[str, dict[str, str]]:
+    """A browser session for each of HUB_USERS: the headers a logged-in page sends (cookie, CSRF)."""
+    sessions = {}
+    for name, (role, _) in HUB_USERS.items():
+        session, session_id = hub.auth.sessions.create(name, role)
+        sessions[name] = {"Cookie": f"{SESSION_COOKIE}={session_id}", CSRF_HEADER: session.csrf_token}
+    return sessions
+
+
+async def add_hub_users(hub: Hub) -> None:
+    """Add the HUB_USERS a started hub does not have yet to its user store (to log in with passwords)."""
+    for name, (role, password) in HUB_USERS.items():
+        if await hub.auth.users.get(name) is None:
+            await hub.auth.users.add(name, role, password)
+
+
 @pytest.fixture
 async def start_hub(tmp_path: Path) -> AsyncIterator[StartHub]:
     """Start real hubs (aiohttp on an ephemeral port); they are stopped after the test."""
@@ -127,11 +151,18 @@ async def start_hub(tmp_path: Path) -> AsyncIterator[StartHub]:
     async def start(
         config: HubConfig | None = None, backoff: Backoff = DEFAULT_BACKOFF, **mqtt_changes: object
     ) -> RunningHub:
-        hub = Hub(config or make_config(tmp_path, **mqtt_changes), backoff=backoff)
+        config = config or make_config(tmp_path, **mqtt_changes)
+        admin_file = tmp_path / "admin-password"
+        admin_file.write_text(HUB_USERS["admin"][1])
+        # Cheap password hashes (the real cost is ~0.3 s a hash); the first admin from a file.
+        auth = dataclasses.replace(
+            config.auth, hash_time_cost=1, hash_memory_kib=1024, admin_password_file=admin_file
+        )
+        hub = Hub(dataclasses.replace(config, auth=auth), backoff=backoff)
         server = TestServer(create_app(hub), host="127.0.0.1")
         await server.start_server()
         servers.append(server)
-        return RunningHub(hub, server)
+        return RunningHub(hub, server, role_sessions(hub))
 
     yield start
     for server in reversed(servers):

@@ -315,7 +315,14 @@ async def test_run_without_config_runs_the_demo_site_with_a_kept_admin_password(
     async with aiohttp.ClientSession() as session:
         async with session.post(url, json=body) as refused:
             assert refused.status == 401
-        headers = {"Authorization": aiohttp.encode_basic_auth("admin", password)}
+        login = {"username": "admin", "password": password}
+        async with session.post(f"http://127.0.0.1:{port}/api/auth/login", json=login) as logged_in:
+            assert logged_in.status == 200
+            cookie = logged_in.cookies["bms_hub_session"].value
+            headers = {
+                "Cookie": f"bms_hub_session={cookie}",
+                "X-CSRF-Token": (await logged_in.json())["csrf_token"],
+            }
         async with session.post(url, json=body, headers=headers) as response:
             assert response.status == 200
             sample = (await response.json())["samples"]["ahu-1.supply_air_temp"]

@@ -636,7 +636,11 @@ def test_example__valid(example: Path) -> None:
     assert config.mqtt.users[0].username == "dashboard"
     assert config.mqtt.users[0].password == "example-password"
     assert dataclasses.replace(config.mqtt, users=()) == MqttConfig()
-    assert dataclasses.replace(config, mqtt=MqttConfig(), source=None) == dataclasses.replace(
+    # ... and one alarm limit rule and one status card.
+    assert config.alarms.limits[0].point == "ahu-1.supply_temp"
+    assert config.alarms.status_cards[0].points[0].states == {0: "Off", 1: "Auto", 2: "Manual"}
+    alarms = dataclasses.replace(config.alarms, limits=(), status_cards=())
+    assert dataclasses.replace(config, mqtt=MqttConfig(), alarms=alarms, source=None) == dataclasses.replace(
         HubConfig(), data_dir=example.parent / "data"
     )
 

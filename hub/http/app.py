@@ -1,14 +1,36 @@
 """The aiohttp application: every route on one port, and the hub's life cycle tied to the app's.
 
-Every /api error is JSON (hub.http.errors); every route but /api/health and /mqtt needs credentials
-(hub.http.auth).
+Every /api error is JSON (hub.http.errors); who may call each route is decided by hub.http.auth
+with the table in hub.http.auth_rules.
 """
 
 from aiohttp import web
 
 from hub.core import Hub
-from hub.http import api, devices, discovery, history, integrations, points
-from hub.http.auth import basic_auth
+from hub.http import (
+    activity,
+    alarms,
+    api,
+    auth_admin,
+    auth_api,
+    auth_pages,
+    bms,
+    devices,
+    discovery,
+    execution,
+    flows,
+    history,
+    integrations,
+    live,
+    metrics,
+    openapi,
+    points,
+    views,
+    views_activity,
+    views_discovery,
+    views_points,
+)
+from hub.http.auth import authorize
 from hub.http.errors import json_errors
 from hub.http.keys import HUB_KEY
 from hub.http.templating import setup_templating
@@ -25,12 +47,21 @@ async def _stop_hub(app: web.Application) -> None:
 
 def create_app(hub: Hub) -> web.Application:
     """Build the application for `hub`; starting the app starts the hub."""
-    app = web.Application(middlewares=[json_errors, basic_auth])
+    app = web.Application(middlewares=[json_errors, authorize])
     app[HUB_KEY] = hub
     app.router.add_get("/mqtt", hub.broker.handle_websocket)
     setup_templating(app)
     app.add_routes(api.routes)
-    for module in (discovery, devices, points, integrations, history):
+    for module in (discovery, devices, points, integrations, history, openapi, metrics):
+        app.add_routes(module.routes)
+    app.add_routes(alarms.routes)
+    app.add_routes(bms.routes)
+    app.add_routes(activity.routes)
+    app.add_routes(flows.routes)
+    app.add_routes(execution.routes)
+    for page_module in (views, views_points, views_discovery, views_activity, live):
+        app.add_routes(page_module.routes)
+    for module in (auth_api, auth_admin, auth_pages):
         app.add_routes(module.routes)
     app.on_startup.append(_start_hub)
     app.on_shutdown.append(_stop_hub)

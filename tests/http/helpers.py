@@ -14,13 +14,12 @@ async def call(
     body: Any = ABSENT,
     *,
     user: str | None = "admin",
-    password: str | None = None,
     data: bytes | None = None,
 ) -> tuple[int, Any]:
     """Status and decoded JSON of one request as `user` (a JSON `body`, or raw `data`)."""
     options: dict[str, Any] = {"data": data} if data is not None else {}
     if body is not ABSENT:
         options["json"] = body
-    async with running.http(user, password) as session, session.request(method, path, **options) as response:
+    async with running.http(user) as session, session.request(method, path, **options) as response:
         assert response.content_type == "application/json", await response.text()
         return response.status, await response.json()

@@ -9,7 +9,7 @@ from hub.commands import AuditEvent, WriteOutcome, WriteSource
 from tests.conftest import RunningHub, StartHub, finished, make_config
 from tests.http.helpers import call
 
-DEMO_DEVICES = ["ahu-1", "vav-1", "vav-2", "vav-3", "vav-4", "meter-1"]
+DEMO_DEVICES = ["ahu-1", "vav-1", "vav-2", "vav-3", "vav-4", "meter-1", "ch-1", "ch-2"]
 
 
 @pytest.fixture

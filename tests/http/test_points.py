@@ -83,7 +83,7 @@ async def test_write__within_limits_is_written_and_read_back(fakes_hub: RunningH
     await fakes_hub.hub.poller.read_now(["alpha-1.setpoint"])  # the device's value before: 0.0
     body = {"point_id": "alpha-1.setpoint", "value": 22.5, "priority": 10}
 
-    status, result = await call(fakes_hub, "POST", "/api/points/write", body, user="alice")
+    status, result = await call(fakes_hub, "POST", "/api/points/write", body, user="operator")
 
     assert status == 200
     assert result == {
@@ -100,7 +100,7 @@ async def test_write__within_limits_is_written_and_read_back(fakes_hub: RunningH
     _, read = await call(fakes_hub, "POST", "/api/points/read", {"point_ids": ["alpha-1.setpoint"]})
     assert read["samples"]["alpha-1.setpoint"]["value"] == 22.5
     (event,) = audit
-    assert (event.actor, event.source, event.outcome) == ("alice", WriteSource.REST, WriteOutcome.WRITTEN)
+    assert (event.actor, event.source, event.outcome) == ("operator", WriteSource.REST, WriteOutcome.WRITTEN)
 
 
 async def test_write__default_priority_8_and_null_relinquishes(fakes_hub: RunningHub):
