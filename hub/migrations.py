@@ -95,7 +95,7 @@ async def m004_auth(db: aiosqlite.Connection) -> None:
     )
 
 
-async def m007_bms(db: aiosqlite.Connection) -> None:
+async def m005_bms(db: aiosqlite.Connection) -> None:
     """External BMS connections (argon2id-hashed and encrypted passwords), point mappings, unmapped points."""
     await _run(
         db,
@@ -115,7 +115,7 @@ async def m007_bms(db: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_rollups, m003_sample_chunks, m004_auth, m007_bms)
+MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_rollups, m003_sample_chunks, m004_auth, m005_bms)
 
 
 async def schema_version(db: aiosqlite.Connection) -> int:

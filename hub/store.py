@@ -104,6 +104,7 @@ class Store:
         self.commits = 0
         self.samples_written = 0
         self.last_commit: float | None = None
+        self.commit_seconds = 0.0  # how long the last commit took (its transaction, start to COMMIT)
         self.last_error: str | None = None
 
     # -- life cycle -----------------------------------------------------------------------
@@ -228,6 +229,7 @@ class Store:
             points, devices = dict(self._points), dict(self._devices)
             now_ms = int(self._clock() * 1000)
             new_keys: dict[str, int] = {}
+            began = time.perf_counter()
             try:
                 await db.execute("BEGIN IMMEDIATE")
                 rows = self._keyed(batch, points, new_keys)
@@ -244,6 +246,7 @@ class Store:
                     raise  # a bug or a cancellation: the transaction is not left open
                 self._failed(err)
                 return False
+        self.commit_seconds = time.perf_counter() - began
         self._committed(count, len(events), points, devices, new_keys)
         return True
 
@@ -372,6 +375,7 @@ class Store:
             "dropped_events": self.dropped_events,
             "samples_written": self.samples_written,
             "last_commit": iso(self.last_commit),
+            "commit_ms": round(self.commit_seconds * 1000, 3),
             "db_bytes": self.database_bytes(),
             "rows_purged": self.purger.rows_purged,
             "last_error": self.last_error,

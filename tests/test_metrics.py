@@ -1,7 +1,10 @@
 """GET /metrics: Prometheus text that a Prometheus parser reads, with the hub's figures in it."""
 
+from pathlib import Path
+
 from prometheus_client.parser import text_string_to_metric_families
 
+from hub.metrics import FAMILIES, PREFIX, Kind
 from tests.conftest import RunningHub
 from tests.http.helpers import call
 
@@ -64,3 +67,10 @@ async def test_flow_and_alarm_figures(fakes_hub: RunningHub) -> None:
     assert metrics["bms_hub_flow_runs_total"][()] >= 1  # the constant's first value ran the flow
     assert metrics["bms_hub_flow_run_errors_total"][()] == 0
     assert metrics["bms_hub_alarms_active"][()] >= 0
+
+
+def test_every_metric_is_documented() -> None:
+    documented = (Path(__file__).parents[1] / "docs" / "metrics.md").read_text(encoding="utf-8")
+    for family in FAMILIES:
+        name = f"{PREFIX}{family.name}{'_total' if family.kind is Kind.COUNTER else ''}"
+        assert f"`{name}`" in documented, f"{name} is missing from docs/metrics.md"

@@ -1,4 +1,4 @@
-"""Connections, mappings and unmapped points in SQLite (migration m007), through the store's writer."""
+"""Connections, mappings and unmapped points in SQLite (migration m005), through the store's writer."""
 
 from collections.abc import Iterable
 from dataclasses import replace
