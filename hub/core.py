@@ -7,7 +7,6 @@ from pathlib import Path
 
 from hub import __version__
 from hub.alarms.service import AlarmService
-from hub.auth.passwords import Passwords
 from hub.auth.service import AuthService
 from hub.bms.service import BmsConnections
 from hub.bridge import Bridge
@@ -84,9 +83,7 @@ class Hub:
         config_users = ConfigUserAccess(config.mqtt.users, config.mqtt.allow_anonymous)
         self.auth = AuthService(config.auth, config.data_dir, self.store, config_users, lambda: self.identity)
         self.access = access or self.auth.access
-        self.bms = BmsConnections(
-            self.store, self.points, self.supervisor, lambda: self.auth.secrets, Passwords(config.auth)
-        )
+        self.bms = BmsConnections(self.store, self.points, self.supervisor, lambda: self.auth.secrets)
         self.access = self.bms.access_over(self.access)  # BMS connection users first, then the rest
         self.broker = EmbeddedBroker(config.mqtt, self.access)
         self.discovery = DiscoveryService(self.integrations.loaded, self.bus, self.store.discovery)

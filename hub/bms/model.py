@@ -63,7 +63,7 @@ class Connection:
     transport: Transport
     description: str
     enabled: bool
-    password_hash: str  # argon2id, checked when the BMS connects
+    password_hash: str  # SHA-256 digest of the generated password, checked when the BMS connects
     password_secret: str  # the same password encrypted with the hub's SecretBox, for admins to reveal
     created_at: float  # UTC epoch seconds
     updated_at: float

@@ -8,9 +8,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from hub.auth.passwords import Passwords
 from hub.auth.secrets import SecretBox
-from hub.bms.access import BmsAccess, new_password
+from hub.bms.access import BmsAccess, new_password, password_digest
 from hub.bms.activity import ActivityEntry, ActivityFilter, ActivityLog
 from hub.bms.ingest import TOPIC_FILTER, Ingest, MessageOutcome
 from hub.bms.mapping import MappingTable, connection_device, created_point
@@ -72,14 +71,12 @@ class BmsConnections:
         points: PointRegistry,
         supervisor: Supervisor,
         secrets: Callable[[], SecretBox],
-        passwords: Passwords,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._repo = BmsRepository(store)
         self._points = points
         self._supervisor = supervisor
         self._secrets = secrets
-        self._passwords = passwords
         self._clock = clock
         self._connections: dict[str, Connection] = {}
         self._stats: dict[str, ConnectionStats] = {}
@@ -102,7 +99,7 @@ class BmsConnections:
 
     def access_over(self, fallback: BrokerAccess) -> BrokerAccess:
         """The broker access with connection users checked before `fallback`."""
-        return BmsAccess(fallback, self._by_username, self._passwords.verify)
+        return BmsAccess(fallback, self._by_username)
 
     def _by_username(self, username: str) -> Connection | None:
         if not username.startswith(DEVICE_PREFIX):
@@ -184,7 +181,7 @@ class BmsConnections:
                 transport=transport,
                 description=description,
                 enabled=True,
-                password_hash=await self._passwords.hash(password),
+                password_hash=password_digest(password),
                 password_secret=self._secrets().encrypt(password),
                 created_at=now,
                 updated_at=now,
@@ -237,7 +234,7 @@ class BmsConnections:
             password = new_password()
             connection = replace(
                 self.get(connection_id),
-                password_hash=await self._passwords.hash(password),
+                password_hash=password_digest(password),
                 password_secret=self._secrets().encrypt(password),
                 updated_at=self._clock(),
             )
