@@ -235,8 +235,9 @@ def load_yaml_text(text: str, path: Path) -> Any:
 
 def _parse(text: str, path: Path, ctx: _Context, in_secrets: bool, document_mark: Mark) -> tuple[Any, Mark]:
     ctx.stack.append(path.resolve())
-    loader = _Loader(text, path, ctx, in_secrets)
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text, path, ctx, in_secrets)  # refuses a character YAML does not allow
         node = loader.get_single_node()
         if node is None:
             return None, document_mark
@@ -244,10 +245,15 @@ def _parse(text: str, path: Path, ctx: _Context, in_secrets: bool, document_mark
         return loader.construct_document(node), document_mark
     except yaml.MarkedYAMLError as exc:
         return Unresolved(_syntax_problem(path, exc, hide_values=in_secrets)), document_mark
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        problem = Problem(Mark(path, line), f"invalid YAML: unacceptable character #x{exc.character:04x}")
+        return Unresolved(problem), document_mark
     except yaml.YAMLError as exc:
         return Unresolved(Problem(Mark(path, 1), f"invalid YAML: {exc}")), document_mark
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
         ctx.stack.pop()
 
 

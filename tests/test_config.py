@@ -372,6 +372,7 @@ def test_load_config__invalid_several_errors_at_once() -> None:
         ("log_level: info\nhttp: [1, 2\nmqtt: {}\n", "site.yaml:3: invalid YAML: expected ',' or ']'"),
         ("http: *nothing\n", "site.yaml:1: invalid YAML: found undefined alias"),
         ("? [a, b]\n: 1\n", "site.yaml:1: invalid YAML: a mapping key must be a plain value"),
+        ('log_level: info\nhttp: "\x01"\n', "site.yaml:2: invalid YAML: unacceptable character #x0001"),
     ],
 )
 def test_load_config__invalid_yaml_syntax(text: str, expected: str) -> None:

@@ -54,7 +54,7 @@ class FlowFiles:
 
     def __init__(self, base: Path, directories: Sequence[Path]) -> None:
         self.base = base.resolve()
-        self.directories = [Path(os.path.normpath(base / directory)) for directory in directories]
+        self.directories = [Path(os.path.normpath(self.base / directory)) for directory in directories]
 
     def read(self) -> dict[str, str]:
         """Every flow file's text (unreadable files are skipped: the next reload sees them)."""
@@ -93,7 +93,8 @@ class FlowFiles:
     def path(self, key: str) -> Path:
         """The file of `key`; ValueError when it is not a flow file inside a configured folder."""
         path = Path(os.path.normpath(self.base / key))
-        if path.suffix not in FLOW_SUFFIXES or not any(path.is_relative_to(d) for d in self.directories):
+        inside = any(path.is_relative_to(d) for d in self.directories)
+        if path.suffix not in FLOW_SUFFIXES or not inside or "\0" in key:  # no file name holds a NUL
             folders = ", ".join(self.key(d) for d in self.directories)
             raise ValueError(f"{key}: expected a .yaml file inside one of the flow folders ({folders})")
         return path

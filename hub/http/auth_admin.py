@@ -116,7 +116,8 @@ async def change_user(request: web.Request) -> web.Response:
     body = await read_body(request, USER_CHANGE)
     name = request.match_info["name"]
     auth = request.app[HUB_KEY].auth
-    await _keep_an_admin(request, name, body.get("role"))
+    if "role" in body:  # a password change alone keeps the role
+        await _keep_an_admin(request, name, body["role"])
     user = await auth.users.update(name, role=body.get("role"), password=body.get("password"))
     if user is None:
         raise _no_user(request)
@@ -146,7 +147,7 @@ async def delete_user(request: web.Request) -> web.Response:
 
 
 async def _keep_an_admin(request: web.Request, name: str, new_role: Role | None) -> None:
-    """Refuse to delete or demote the last admin: nobody could manage the hub any more."""
+    """Refuse to delete (`new_role` None) or demote the last admin: nobody could manage the hub any more."""
     users = request.app[HUB_KEY].auth.users
     user = await users.get(name)
     if user is None or user.role is not Role.ADMIN or new_role is Role.ADMIN:

@@ -4,6 +4,7 @@ Field validators are the config's (hub.config: `integer`, `string`, `each`...), 
 config file word their errors the same way.
 """
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +26,8 @@ async def read_body(request: web.Request, schema: vol.Schema) -> dict[str, Any]:
     if request.body_exists:
         try:
             data = await request.json()
-        except ValueError as err:
+            json.dumps(data, ensure_ascii=False).encode()  # a lone surrogate (\ud800) is no text to store
+        except (ValueError, RecursionError) as err:  # UnicodeEncodeError too; RecursionError: nested too deep
             raise api_error(web.HTTPBadRequest, f"invalid JSON: {err}") from None
     try:
         return schema(data)

@@ -12,6 +12,8 @@ from hub.alarms.settings import CardFormat, CardPoint, StatusCard
 from hub.points import Device, Point, Sample
 from tests.alarms.conftest import QUIET
 from tests.conftest import WAIT_S, RunningHub, StartHub, make_config
+from tests.http.helpers import ABSENT
+from tests.http.openapi_check import documented_call
 from tests.mqtt_api.json_schema import load, problems
 
 SITE = "iot/global/acme/hq/alert-management/"
@@ -191,3 +193,33 @@ async def test_status_cards__fresh_stale_and_never_reported(start_hub: StartHub,
     assert by_point["ext.power"]["value"] is None
     assert by_point["ext.power"]["updated_at"] is None
     assert by_point["ext.gone"]["freshness"] == "unknown_point"
+
+
+async def test_every_answer_is_as_the_openapi_document_says(start_hub: StartHub, tmp_path: Path) -> None:
+    cards = (
+        StatusCard("ext", "External", (CardPoint("ext.peak", format=CardFormat.BOOLEAN), CardPoint("x.y"))),
+    )
+    running = await alarm_hub(start_hub, tmp_path, status_cards=cards)
+    running.hub.points.add_device(Device("ext", "External", "test"), [Point("ext.peak", "ext", "peak")])
+    running.hub.points.update("ext.peak", Sample(True, time.time()))
+    raise_some(running)
+    boiler = {"alarm_id": "flow:plant:boiler"}
+    requests = (
+        ("POST", "/api/alarms/{alarm_id}/acknowledge", {"comment": "on it"}, boiler),
+        ("POST", "/api/alarms/{alarm_id}/shelve", {"reason": "visit", "until": time.time() + 60}, boiler),
+        ("POST", "/api/alarms/{alarm_id}/unshelve", {}, boiler),
+        ("POST", "/api/alarms/{alarm_id}/resolve", {}, boiler),
+        ("POST", "/api/alarms/{alarm_id}/shelve", {"reason": "x"}, boiler),
+        ("GET", "/api/alarms/{alarm_id}", ABSENT, boiler),
+        ("GET", "/api/alarms/{alarm_id}", ABSENT, {"alarm_id": "nope"}),
+        ("GET", "/api/alarms", ABSENT, {}),
+        ("GET", "/api/alarms/counts", ABSENT, {}),
+        ("GET", "/api/status-cards", ABSENT, {}),
+    )
+    statuses = [
+        (await documented_call(running, m, route, body, **path))[0] for m, route, body, path in requests
+    ]
+    assert statuses == [200, 200, 200, 200, 422, 200, 404, 200, 200, 200]
+    await running.hub.alarms.stop()  # writes the queued events (the hub's own stop runs again at the end)
+    status, events = await documented_call(running, "GET", "/api/events", query="?kind=alarm&since=0")
+    assert (status, events["total"]) == (200, 8)

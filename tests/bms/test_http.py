@@ -92,6 +92,10 @@ async def test_roles(bms_hub: RunningHub, method, path, user, expected):
             "units: cannot convert degC (temperature) to kW (power)",
         ),
         ("DELETE", f"{BASE}/b/mappings/99", None, 404, "no mapping '99'"),
+        # '²' passes str.isdigit but not int(): each was a 500.
+        ("DELETE", f"{BASE}/b/mappings/%C2%B2", None, 404, "no mapping '²'"),
+        ("GET", f"{BASE}/b/activity?limit=%C2%B2", None, 400, "limit: expected an integer between 1 and"),
+        ("GET", f"{BASE}/b/activity?offset=" + "9" * 5000, None, 400, "offset: expected an integer between"),
         ("GET", f"{BASE}/b/activity?type=boot", None, 400, "type: expected one of message_received"),
         ("GET", f"{BASE}/b/activity?from=noon", None, 400, "from: expected an ISO 8601 time"),
         ("GET", f"{BASE}/b/activity?page=2", None, 400, "page: unknown parameter"),

@@ -1,14 +1,20 @@
 """Flows on a running hub with the simulated demo floor: end to end, deploy, versions, rollback, dry run."""
 
+import json
 import time
+from pathlib import Path
+
+import pytest
 
 from hub.commands import AuditEvent, WriteOutcome
+from hub.flows.deployment import FlowFiles
 from hub.flows.service import FlowsDeployed
 from hub.points import Device, Point, Sample
 from hub.store_tables import read_events
 from tests.conftest import RunningHub, StartHub
 from tests.flows.conftest import Waiter
-from tests.http.helpers import call
+from tests.http.helpers import ABSENT, call
+from tests.http.openapi_check import documented_call
 
 SAT = """\
 flow: {id: sat, name: Supply air temperature reset}
@@ -147,6 +153,11 @@ async def test_bad_requests_name_the_field(sim_hub: RunningHub):
         {"error": "version: expected a version number, got 'x'"},
     )
     assert (await call(sim_hub, "GET", "/api/flows/nope/traces"))[0] == 404
+    status, checked = await call(sim_hub, "POST", "/api/config/validate", {"files": {"a.yaml": "a: \x98"}})
+    assert (status, [i["message"] for i in checked["issues"]]) == (
+        200,
+        ["invalid YAML: unacceptable character #x0098"],
+    )
 
 
 async def test_hot_reload_picks_up_a_file_written_on_disk(start_hub: StartHub, flows_config, tmp_path):
@@ -198,3 +209,64 @@ async def test_replay_over_the_stored_history(sim_hub: RunningHub):
     assert live.new in [w["value"] for w in replayed["writes"]]
     assert {w["outcome"] for w in replayed["writes"]} == {"dry_run"}
     assert (await call(sim_hub, "POST", "/api/flows/sat/replay", {"hours": 48}))[0] == 422
+
+
+async def test_every_answer_is_as_the_openapi_document_says(sim_hub: RunningHub):
+    audit = Waiter(sim_hub.hub.bus, AuditEvent)
+    files = {"files": {"sat.yaml": SAT}, "note": "SAT"}
+    _, deployed = await documented_call(sim_hub, "POST", "/api/config/deploy", files)
+    await audit.until(by("sat"))
+    sat, version = {"flow_id": "sat"}, {"version": deployed["version"]}
+    bad = {"files": {"a.yaml": setpoint("a", "vav-1.zone_temp", 21)}}
+    requests = (
+        ("GET", "/api/flows/node-types", ABSENT, {}),
+        ("POST", "/api/config/validate", bad, {}),
+        ("POST", "/api/config/deploy", bad, {}),
+        ("GET", "/api/config/current", ABSENT, {}),
+        ("GET", "/api/config/versions", ABSENT, {}),
+        ("GET", "/api/config/versions/{version}", ABSENT, version),
+        ("GET", "/api/config/versions/{version}/diff", ABSENT, version),
+        ("GET", "/api/execution/status", ABSENT, {}),
+        ("GET", "/api/execution/state", ABSENT, {}),
+        ("GET", "/api/execution/logs", ABSENT, {}),
+        ("GET", "/api/flows/{flow_id}/traces", ABSENT, sat),
+        ("POST", "/api/flows/{flow_id}/dry-run", {"enabled": True}, sat),
+        ("GET", "/api/flows/{flow_id}/dry-run", ABSENT, sat),
+        ("POST", "/api/flows/{flow_id}/replay", {"hours": 1}, sat),
+        ("POST", "/api/execution/flows/{flow_id}/{action}", ABSENT, {**sat, "action": "restart"}),
+        ("POST", "/api/execution/{action}", ABSENT, {"action": "stop"}),
+        ("POST", "/api/config/reload", ABSENT, {}),
+        ("POST", "/api/config/versions/{version}/rollback", ABSENT, version),
+        ("GET", "/api/flows/{flow_id}/traces", ABSENT, {"flow_id": "nope"}),
+    )
+    statuses = [
+        (await documented_call(sim_hub, m, route, body, **path))[0] for m, route, body, path in requests
+    ]
+    assert statuses == [200, 200, 400, *[200] * 15, 404]
+
+
+def test_a_relative_base_folder_takes_bare_file_names(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # `bms-hub run` without a config file: the data folder's parent is "."
+    files = FlowFiles(Path("."), [Path("blueprints"), Path("flows")])
+
+    assert files.path(files.user_key("a.yaml")) == tmp_path / "flows" / "a.yaml"
+    with pytest.raises(ValueError, match=r"expected a \.yaml file inside one of the flow folders"):
+        files.path("flows/a\0.yaml")
+
+
+async def test_a_body_that_is_no_storable_text_is_refused_and_nothing_is_written(
+    sim_hub: RunningHub, tmp_path
+):
+    lone_surrogate = json.dumps({"files": {"sat.yaml": SAT}, "note": "\ud800"}).encode()
+    status, body = await call(sim_hub, "POST", "/api/config/deploy", data=lone_surrogate)
+    assert (status, body["error"].split(":")[0]) == (400, "invalid JSON")
+    assert not (tmp_path / "flows").exists()
+    status, body = await call(sim_hub, "POST", "/api/config/validate", data=b"[" * 100_000 + b"]" * 100_000)
+    assert (status, body["error"].split(":")[0]) == (400, "invalid JSON")
+
+
+async def test_a_version_number_beyond_any_stored_one_is_a_bad_request(sim_hub: RunningHub):
+    assert await call(sim_hub, "GET", f"/api/config/versions/{2**63}") == (
+        400,
+        {"error": f"version: expected a version number, got '{2**63}'"},
+    )

@@ -88,6 +88,13 @@ async def test_users__the_last_admin_can_be_neither_deleted_nor_demoted(fakes_hu
     assert (await call(fakes_hub, "PATCH", "/api/users/admin", {"role": "operator"}))[0] == 200
 
 
+async def test_users__the_last_admin_may_change_their_password(fakes_hub: RunningHub):
+    """A password change keeps the role: it was refused as if it demoted the last admin."""
+    status, changed = await call(fakes_hub, "PATCH", "/api/users/admin", {"password": "new-admin-password"})
+    assert (status, changed["role"]) == (200, "admin")
+    await login(fakes_hub, "admin", "new-admin-password")
+
+
 async def test_users__a_new_password_works_and_the_old_one_no_longer(fakes_hub: RunningHub):
     await call(
         fakes_hub, "POST", "/api/users", {"name": "vera", "role": "viewer", "password": "vera-password-1"}
@@ -126,6 +133,14 @@ async def test_tokens__shown_once_scoped_by_role_last_used_and_revocable(fakes_h
     assert revoked["revoked_at"] is not None
     assert (await send(fakes_hub, "GET", "/api/devices", headers=bearer)).status == 401
     assert await call(fakes_hub, "DELETE", "/api/tokens/999") == (404, {"error": "unknown token '999'"})
+
+
+@pytest.mark.parametrize("token_id", ["%C2%B2", "9" * 30])
+async def test_tokens__an_id_that_is_no_integer_is_unknown(fakes_hub: RunningHub, token_id):
+    """'²' passes str.isdigit and 30 digits overflow SQLite: both were a 500."""
+    status, body = await call(fakes_hub, "DELETE", f"/api/tokens/{token_id}")
+    assert status == 404
+    assert body["error"].startswith("unknown token")
 
 
 async def test_tokens__need_no_csrf_and_act_with_their_role(fakes_hub: RunningHub):
@@ -212,7 +227,14 @@ def test_audit_csv__cells_a_spreadsheet_would_run_are_defused():
     ("query", "error"),
     [
         ("limit=0", "limit: expected an integer between 1 and 1000, got '0'"),
-        ("before=x", "before: expected an integer >= 1, got 'x'"),
+        ("before=x", "before: expected an integer between 1 and 9223372036854775807, got 'x'"),
+        # str.isdigit passes these, int() or SQLite would not: each was a 500.
+        ("before=%C2%B2", "before: expected an integer between 1 and 9223372036854775807, got '²'"),
+        (
+            "before=9223372036854775808",
+            "before: expected an integer between 1 and 9223372036854775807, got '9223372036854775808'",
+        ),
+        ("limit=%C2%B2", "limit: expected an integer between 1 and 1000, got '²'"),
         ("since=yesterday", "since: expected an ISO 8601 time such as 2025-03-01T12:00:00Z, got 'yesterday'"),
         ("format=xml", "format: expected json or csv, got 'xml'"),
     ],
