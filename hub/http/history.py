@@ -19,6 +19,7 @@ from aiohttp import web
 from hub.codec import iso, json_value
 from hub.http.errors import api_error
 from hub.http.keys import HUB_KEY
+from hub.http.params import natural
 from hub.store_buckets import Agg, Bucket, downsample
 from hub.store_query import History, RawRow
 from hub.store_samples import QUALITIES
@@ -70,13 +71,20 @@ def _choice(request: web.Request, name: str, kind: type[StrEnum], default: StrEn
         raise _bad(name, f"expected one of {', '.join(kind)}, got {text!r}") from None
 
 
+MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last moment ISO 8601 times reach
+
+
 def _time(request: web.Request, name: str, default: int) -> int:
     """Epoch ms from ISO 8601 or epoch milliseconds."""
     text = request.query.get(name)
     if text is None:
         return default
-    if text.lstrip("-").isdigit():
-        return int(text)
+    magnitude = natural(text.removeprefix("-"))
+    if magnitude is not None:
+        epoch_ms = -magnitude if text.startswith("-") else magnitude
+        if abs(epoch_ms) > MAX_EPOCH_MS:
+            raise _bad(name, f"expected epoch milliseconds within the years 1 to 9999, got {text!r}")
+        return epoch_ms
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -114,9 +122,9 @@ def parse_query(request: web.Request, now_ms: int) -> SeriesQuery:
     max_points = None
     if "max_points" in request.query:
         text = request.query["max_points"]
-        if not text.isdigit() or int(text) < 2:
+        max_points = natural(text)
+        if max_points is None or max_points < 2:
             raise _bad("max_points", f"expected an int >= 2, got {text!r}")
-        max_points = int(text)
     output = _choice(request, "format", Format, Format.JSON)
     return SeriesQuery(point_ids, start, end, bucket, agg, max_points, output)  # type: ignore[arg-type]
 
