@@ -254,10 +254,23 @@ def read_nodes(body: Any, path: Path, issues: "IssueList") -> tuple[NodeSpec, ..
         if node_id in nodes:
             issues.add(mark, "duplicate node id", node_id)
             continue
-        params = {k: v for k, v in item.items() if k not in ("id", "type")}
+        ui = item.get("ui", {})
+        if not _is_position(ui):
+            issues.add(
+                _value_mark(item, "ui", path), "ui: expected {x: number, y: number} (the designer's layout)"
+            )
+            continue
+        params = {k: v for k, v in item.items() if k not in ("id", "type", "ui")}
         marks = {k: item.value_marks[k] for k in params}
-        nodes[node_id] = NodeSpec(node_id, item["type"], params, mark, marks)
+        nodes[node_id] = NodeSpec(node_id, item["type"], params, mark, marks, dict(ui))
     return tuple(nodes.values())
+
+
+def _is_position(ui: Any) -> bool:
+    """A node's optional designer position: x and y numbers, nothing else (it never changes what runs)."""
+    if not isinstance(ui, dict) or set(ui) - {"x", "y"}:
+        return False
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in ui.values())
 
 
 def read_edges(body: Any, path: Path, issues: "IssueList") -> tuple[Edge, ...]:

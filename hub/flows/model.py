@@ -73,6 +73,7 @@ class NodeSpec:
     params: Mapping[str, Any]
     mark: Mark | None = None
     param_marks: Mapping[str, Mark] = field(default_factory=dict)
+    ui: Mapping[str, float] = field(default_factory=dict)  # the designer's x/y: not part of what runs
 
 
 @dataclass(frozen=True)

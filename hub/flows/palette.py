@@ -1,6 +1,7 @@
 """The designer's palette: each node type's name, category, description, ports and parameters as JSON."""
 
 from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
 import voluptuous as vol
@@ -62,6 +63,8 @@ def describe(validator: Any) -> dict[str, Any]:
     """What a voluptuous validator accepts, as JSON-schema-like keys (best effort)."""
     if isinstance(validator, vol.Schema):
         return describe(validator.schema)
+    if isinstance(validator, type) and issubclass(validator, Enum):
+        return {"type": "string", "enum": [str(member.value) for member in validator]}
     if isinstance(validator, type):
         return {"type": _TYPES.get(validator, validator.__name__)}
     if isinstance(validator, dict):
@@ -71,6 +74,8 @@ def describe(validator: Any) -> dict[str, Any]:
     if isinstance(validator, vol.In):
         return {"enum": sorted(validator.container, key=str)}
     if isinstance(validator, vol.Coerce):
+        if issubclass(validator.type, Enum):
+            return describe(validator.type)
         return {"type": _TYPES.get(validator.type, validator.type_name)}
     if isinstance(validator, vol.Range):
         return {k: v for k, v in (("minimum", validator.min), ("maximum", validator.max)) if v is not None}

@@ -28,6 +28,7 @@ from hub.http import (
     views,
     views_activity,
     views_discovery,
+    views_flows,
     views_points,
 )
 from hub.http.auth import authorize
@@ -59,7 +60,7 @@ def create_app(hub: Hub) -> web.Application:
     app.add_routes(activity.routes)
     app.add_routes(flows.routes)
     app.add_routes(execution.routes)
-    for page_module in (views, views_points, views_discovery, views_activity, live):
+    for page_module in (views, views_points, views_discovery, views_activity, views_flows, live):
         app.add_routes(page_module.routes)
     for module in (auth_api, auth_admin, auth_pages):
         app.add_routes(module.routes)

@@ -26,6 +26,7 @@ NAV = (
     ("Overview", "/"),
     ("Devices", "/devices"),
     ("Discovery", "/discovery"),
+    ("Flows", "/flows"),
     ("Activity", "/activity"),
     ("MQTT", "/live/broker"),
 )
