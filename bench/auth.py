@@ -35,7 +35,7 @@ from aiohttp.test_utils import TestServer
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hub.auth.roles import Role
-from hub.config import HubConfig
+from hub.config import FlowsConfig, HubConfig
 from hub.core import Hub
 from hub.http.app import create_app
 
@@ -60,7 +60,8 @@ async def timed(runs: int, action: Callable[[], Awaitable[None]]) -> list[float]
 
 async def main(requests: int, logins: int, memory_kib: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        base = HubConfig(data_dir=Path(folder) / "data")
+        flows = FlowsConfig(directories=(Path(folder) / "flows",))  # none: requests and logins alone
+        base = HubConfig(data_dir=Path(folder) / "data", flows=flows)
         config = dataclasses.replace(base, auth=dataclasses.replace(base.auth, hash_memory_kib=memory_kib))
         hub = Hub(config)
         server = TestServer(create_app(hub), host="127.0.0.1")

@@ -28,7 +28,7 @@ from pathlib import Path
 import aiomqtt
 
 from hub.bms.model import BmsType, Mapping, Transport
-from hub.config import HubConfig, IdentityConfig, MqttConfig, TcpListenerConfig
+from hub.config import FlowsConfig, HubConfig, IdentityConfig, MqttConfig, TcpListenerConfig
 from hub.core import Hub
 from hub.points import PointKind
 
@@ -41,6 +41,7 @@ async def one_run(folder: Path) -> float:
     """Readings per second through broker, ingest, points registry and store, for one fresh hub."""
     config = HubConfig(
         data_dir=folder,
+        flows=FlowsConfig(directories=(Path(folder) / "flows",)),  # none: the ingest alone is measured
         mqtt=MqttConfig(tcp=TcpListenerConfig(enabled=True, host="127.0.0.1", port=0)),
         identity=IdentityConfig(org_id="bench", site_id="bench", iot_device_id="hub"),
     )

@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from hub.bridge import BridgeState, BridgeStateChanged  # noqa: E402
-from hub.config import BridgeConfig, HubConfig, IdentityConfig, LogLevel, MqttApiConfig  # noqa: E402
+from hub.config import BridgeConfig, FlowsConfig, HubConfig, IdentityConfig, LogLevel, MqttApiConfig  # noqa: E402
 from hub.core import Hub  # noqa: E402
 from hub.points import Device, Point, Sample  # noqa: E402
 from tests.mosquitto import Mosquitto  # noqa: E402
@@ -81,6 +81,7 @@ class Bench:
         )
         config = HubConfig(
             data_dir=self.folder / "data",
+            flows=FlowsConfig(directories=(self.folder / "flows",)),  # none: telemetry alone
             log_level=LogLevel.WARNING,
             identity=IdentityConfig("bench", "lab", "hub-1"),
             mqtt_api=MqttApiConfig(batch_interval=3600),  # the script flushes each simulated minute

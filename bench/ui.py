@@ -46,7 +46,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from hub.auth.roles import Role  # noqa: E402  (after the path change above)
-from hub.config import HubConfig, IdentityConfig  # noqa: E402
+from hub.config import FlowsConfig, HubConfig, IdentityConfig  # noqa: E402
 from hub.core import Hub  # noqa: E402
 from hub.http.app import create_app  # noqa: E402
 from hub.http.keys import HUB_KEY  # noqa: E402
@@ -80,6 +80,7 @@ def quantile(values: list[float], q: float) -> float:
 async def start(data_dir: Path) -> tuple[TestServer, Hub]:
     config = HubConfig(
         data_dir=data_dir,
+        flows=FlowsConfig(directories=(data_dir / "flows",)),  # none: the page and its live feed alone
         identity=IdentityConfig(org_id="bench", site_id="lab", iot_device_id="hub-1"),
         integrations={
             "simulator": {"scenario": "demo", "seed": 1, "devices": {"count": 1, "points_per_device": 1000}}

@@ -97,7 +97,7 @@ class Hub:
         )
         self.flows = FlowService(
             config.flows,
-            config.source.parent if config.source else config.data_dir.parent,
+            config.source.parent if config.source else Path.cwd(),
             builtin_registry(),
             self.points,
             self.commands,

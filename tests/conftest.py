@@ -124,6 +124,13 @@ def fakes_config(tmp_path: Path) -> HubConfig:
     return dataclasses.replace(make_config(tmp_path), integrations={"alpha": {"devices": 2}, "beta": {}})
 
 
+@pytest.fixture(autouse=True)
+def _in_own_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run each test in its own folder, as `bms-hub run` runs in a site's folder: relative paths
+    that default to the current folder (the flow folders) are the test's, never the checkout's."""
+    monkeypatch.chdir(tmp_path)
+
+
 StartHub = Callable[..., Awaitable[RunningHub]]
 
 

@@ -90,5 +90,5 @@ def _deployed_files(database: Path) -> dict[str, str] | None:
 
 
 def _files(config: HubConfig) -> FlowFiles:
-    base = config.source.parent if config.source else config.data_dir.parent
+    base = config.source.parent if config.source else Path.cwd()
     return FlowFiles(base, config.flows.directories)

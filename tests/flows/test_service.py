@@ -246,7 +246,7 @@ async def test_every_answer_is_as_the_openapi_document_says(sim_hub: RunningHub)
 
 
 def test_a_relative_base_folder_takes_bare_file_names(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # `bms-hub run` without a config file: the data folder's parent is "."
+    monkeypatch.chdir(tmp_path)  # `bms-hub run` without a config file: relative folders are the current one's
     files = FlowFiles(Path("."), [Path("blueprints"), Path("flows")])
 
     assert files.path(files.user_key("a.yaml")) == tmp_path / "flows" / "a.yaml"
