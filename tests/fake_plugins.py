@@ -15,7 +15,13 @@ from typing import Any
 
 import voluptuous as vol
 
-from hub.integration import DiscoveredDevice, DiscoveryEvent, DiscoveryRequest, IntegrationContext
+from hub.integration import (
+    DeviceError,
+    DiscoveredDevice,
+    DiscoveryEvent,
+    DiscoveryRequest,
+    IntegrationContext,
+)
 from hub.points import Device, Limits, Point, PointKind, Sample
 from tests.fake_devices import FakeIntegration, analog_points
 
@@ -45,6 +51,8 @@ class PluginFake(FakeIntegration):
                 poll_interval=self._config["poll_interval"],
             )
             self.add_device(device, points(device_id))
+            if device_id in self._config["unreachable"]:  # fails from its first poll on
+                self.devices[device_id].fail(1_000_000, DeviceError(f"no answer from 10.0.0.{n}"))
 
     async def read(self, points: Sequence[Point]) -> Mapping[str, Sample]:
         samples = dict(await super().read(points))
@@ -98,6 +106,7 @@ class FakePlugin:
         {
             vol.Optional("devices", default=1): int,
             vol.Optional("poll_interval", default=3600.0): vol.Coerce(float),
+            vol.Optional("unreachable", default=[]): [str],
         }
     )
 

@@ -23,7 +23,7 @@ from hub.auth.settings import CookieSecurity
 from hub.auth.users import ApiToken
 from hub.http.auth_rules import READS, Access, required_access
 from hub.http.errors import api_error
-from hub.http.keys import HUB_KEY, USER_KEY
+from hub.http.keys import HUB_KEY, ROLE_KEY, USER_KEY
 from hub.http.views_page import CSRF_HEADER_KEY
 
 _LOGGER = logging.getLogger(__name__)
@@ -84,6 +84,7 @@ async def authorize(request: web.Request, handler: Handler) -> web.StreamRespons
         )
     request[CALLER_KEY] = caller
     request[USER_KEY] = caller.name
+    request[ROLE_KEY] = caller.role
     if caller.session is not None:  # pages put it in hx-headers: HTMX then sends it with every request
         request[CSRF_HEADER_KEY] = {CSRF_HEADER: caller.session.csrf_token}
     return await handler(request)

@@ -10,6 +10,9 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from hub.http.auth_rules import required_access
+from hub.http.keys import ROLE_KEY
+
 FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend"
 TEMPLATES_DIR = FRONTEND_DIR / "templates"
 STATIC_DIR = FRONTEND_DIR / "static"
@@ -28,6 +31,22 @@ def setup_templating(app: web.Application) -> None:
     )
     app.router.add_static(STATIC_PREFIX, STATIC_DIR, append_version=True, name="static")
     app[JINJA_KEY].globals["static"] = lambda path: str(app.router["static"].url_for(filename=path))
+    app[JINJA_KEY].globals["may"] = may
+
+
+@jinja2.pass_context
+def may(context: jinja2.runtime.Context, method: str, path: str) -> bool:
+    """Whether the page's user may call `method path` (a canonical route path, as in hub.http.auth_rules).
+
+    Pages show a control only to a user whose role may use it, by the same table the server
+    enforces, so a viewer never meets a button that answers 403.
+    """
+    role = context["request"].get(ROLE_KEY)
+    access = required_access(method, path)
+    if role is None or access is None:
+        return False
+    needed = access.role
+    return needed is None or role.allows(needed)
 
 
 async def render(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
