@@ -4,6 +4,7 @@ Run from the repository root:
 
     .venv/bin/python bench/store.py            # 3 runs of each timed part (medians printed)
     .venv/bin/python bench/store.py --quick    # 1 run, smaller purge backlog
+    .venv/bin/python bench/store.py --commit-only   # only the commit of 10,000 points
 
 Method (every database is a real file in a temporary folder; nothing is asserted, each figure is
 printed with its target and "meets" or "below")
@@ -19,6 +20,11 @@ printed with its target and "meets" or "below")
   then the file size (samples + rollups + metadata) after a checkpoint.
 - Queries, through the store's reader connection: one point's 24 h raw (the 100-point day, 2,880
   rows), median of 50; 15-minute rollups over 24 h for 1,000 points (precomputed), median of 5.
+- Commit at 10,000 points: a store holding 10,000 points whose newest chunks are part full (10 warm-up
+  commits), then 20 commits of one new sample per point (5 s apart); per commit the wall time of
+  `flush()`, the process CPU time it used (all threads: the writer's SQLite and merge threads too)
+  and the longest event-loop stall during it (a task sleeping 2 ms measures how late it wakes);
+  medians printed.
 - Purge: a backlog of expired samples of 10,000 points at 5 s (minutes of data: see --purge-minutes;
   a full day would be 173 M samples) packed into chunks and inserted with plain sqlite3, then the
   store purges it (chunk rows) step by step
@@ -243,11 +249,54 @@ async def purge_stalls(folder: Path, minutes: int) -> tuple[int, int, float, flo
     )
 
 
+async def stall_probe(done: asyncio.Event, worst: list[float]) -> None:
+    """Until `done`: how late a 2 ms sleep wakes up, the worst kept in worst[0] (seconds)."""
+    while not done.is_set():
+        before = time.perf_counter()
+        await asyncio.sleep(0.002)
+        worst[0] = max(worst[0], time.perf_counter() - before - 0.002)
+
+
+async def commit_10k_points(folder: Path, commits: int = 20, warm_up: int = 10) -> tuple[float, float, float]:
+    """Median wall and CPU ms of a commit of one sample each for 10,000 points, and its worst loop stall."""
+    store = Store(StoreConfig(), folder / "commit.db", Bus(), Supervisor())
+    await store.start()
+    ids = [f"dev{key // 100}.p{key}" for key in range(10_000)]
+    start = int(time.time() * 1000) - 3_600_000
+    walls, cpus, stalls = [], [], []
+    for step in range(warm_up + commits):
+        for key, point_id in enumerate(ids):
+            store.add(point_id, start + step * 5000, 20.0 + (key + step) % 50 / 10)
+        done, worst = asyncio.Event(), [0.0]
+        task = asyncio.create_task(stall_probe(done, worst))
+        await asyncio.sleep(0)
+        cpu, wall = time.process_time(), time.perf_counter()
+        assert await store.flush()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        done.set()
+        await task
+        if step >= warm_up:
+            walls.append(wall)
+            cpus.append(cpu)
+            stalls.append(worst[0])
+    await store.stop()
+    return statistics.median(walls) * 1000, statistics.median(cpus) * 1000, statistics.median(stalls) * 1000
+
+
 def verdict(ok: bool) -> str:
     return "meets" if ok else "BELOW"
 
 
+async def print_commit(folder: Path) -> None:
+    wall, cpu, stall = await commit_10k_points(folder)
+    print(f"commit of 10,000 points (1 sample each, median of 20): {wall:,.0f} ms wall, {cpu:,.0f} ms CPU")
+    print(f"  event-loop stall during a commit (median) {stall:>6.1f} ms")
+
+
 async def main_async(args: argparse.Namespace, folder: Path) -> None:
+    if args.commit_only:
+        await print_commit(folder)
+        return
     runs = 1 if args.quick else 3
     count = 500_000
     raws, hubs, per_row, raw_per_row = [], [], [], []
@@ -290,11 +339,13 @@ async def main_async(args: argparse.Namespace, folder: Path) -> None:
     print(f"  longest purge step                   {worst:>10.1f} ms  target <= 50 ms {verdict(worst <= 50)}")
     print(f"  median purge step                    {median:>10.1f} ms")
     print(f"  longest writer commit meanwhile      {worst_flush:>10.1f} ms  (its samples + a purge step)")
+    await print_commit(folder)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one run, a small purge backlog")
+    parser.add_argument("--commit-only", action="store_true", help="only the commit at 10,000 points")
     parser.add_argument("--purge-minutes", type=int, default=20, help="minutes of expired data to purge")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-store-") as folder:

@@ -7,6 +7,7 @@ integrations provide (see hub.integration_commands).
 import argparse
 import asyncio
 import dataclasses
+import gc
 import logging
 import signal
 import socket
@@ -180,6 +181,9 @@ async def serve(config: HubConfig) -> None:
             config.http.host,
             port,
         )
+        # What starting made (modules, config, points, devices) lives as long as the hub: take it out
+        # of the collector's full passes, which over ~100 MB of objects held the event loop 100-300 ms.
+        gc.freeze()
         await stop.wait()
         _LOGGER.info("stopping")
     finally:

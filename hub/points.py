@@ -9,7 +9,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from hub.bus import Bus
@@ -147,7 +147,7 @@ class PointAdded:
 
 @dataclass(frozen=True)
 class DomainRemoved:
-    """Published after an integration's devices and points were forgotten."""
+    """Published after devices of an integration (all when it unloads) and their points were forgotten."""
 
     domain: str
     device_ids: tuple[str, ...]
@@ -192,7 +192,13 @@ class PointRegistry:
 
     def remove_domain(self, domain: str) -> None:
         """Forget every device and point an integration registered (it is unloading)."""
-        gone = {d.id for d in self._devices.values() if d.domain == domain}
+        self._forget(domain, {d.id for d in self._devices.values() if d.domain == domain})
+
+    def remove_device(self, device_id: str) -> None:
+        """Forget one device and its points (a user stopped monitoring it); its polling stops."""
+        self._forget(self._devices[device_id].domain, {device_id})
+
+    def _forget(self, domain: str, gone: set[str]) -> None:
         for point_id in [p.id for p in self._points.values() if p.device_id in gone]:
             del self._points[point_id]
             self._latest.pop(point_id, None)
@@ -247,7 +253,9 @@ class PointRegistry:
             return False
         previous = self._latest.get(point_id)
         if previous is not None and _within_deadband(point, previous, sample):
-            self._latest[point_id] = replace(previous, timestamp=sample.timestamp)
+            self._latest[point_id] = Sample(
+                previous.value, sample.timestamp, previous.quality, previous.reason
+            )
             return False
         self._latest[point_id] = sample
         self._bus.publish(PointUpdate(point, sample, previous))
@@ -261,11 +269,16 @@ class PointRegistry:
             self._bus.publish(DeviceStatusChanged(self._devices[device_id], state))
 
 
+_NUMBERS = frozenset((int, float))
+
+
 def _within_deadband(point: Point, previous: Sample, sample: Sample) -> bool:
     increment = point.cov_increment
     if not increment or previous.quality != sample.quality:
         return False
     old, new = previous.value, sample.value
+    if old.__class__ in _NUMBERS and new.__class__ in _NUMBERS:  # the usual case, without isinstance
+        return abs(new - old) < increment  # type: ignore[operator]
     if isinstance(old, bool) or isinstance(new, bool):
         return False
     if isinstance(old, int | float) and isinstance(new, int | float):

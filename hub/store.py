@@ -14,7 +14,7 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections import deque
+from collections import ChainMap, defaultdict, deque
 from collections.abc import AsyncIterator, Callable
 from itertools import islice
 from pathlib import Path
@@ -36,9 +36,10 @@ from hub.points import (
     Value,
 )
 from hub.store_buckets import bucket_start
+from hub.store_chunks import Sample
 from hub.store_db import connect, corrupt_marker, is_corrupt, on_read_only_filesystem, open_database
 from hub.store_retention import Purger, RetentionPolicy
-from hub.store_samples import QUALITY_CODES, write
+from hub.store_samples import QUALITY_CODES, OpenChunks, write
 from hub.store_tables import ConfigVersions, EventRow, SqliteDiscoveryStore, audit_row, device_status_row
 from hub.supervisor import Supervisor
 
@@ -90,6 +91,8 @@ class Store:
         self._devices: dict[str, Device] = {}
         self._keys: dict[str, int] = {}  # point id -> integer key, as committed
         self._ids: dict[int, str] = {}
+        self._next_key = 1
+        self._open = OpenChunks()  # each point's newest chunk, as committed
         self._max_batch = max(config.batch_size, 1) * 4
         self._db: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
@@ -123,6 +126,7 @@ class Store:
             for key, point_id in await cursor.fetchall():
                 self._keys[point_id] = key
                 self._ids[key] = point_id
+        self._next_key = max(self._ids, default=0) + 1
         bus = self._bus
         self._unsubscribe = [
             bus.subscribe(PointUpdate, self._on_update),
@@ -228,18 +232,20 @@ class Store:
             events = list(self._events)
             points, devices = dict(self._points), dict(self._devices)
             now_ms = int(self._clock() * 1000)
-            new_keys: dict[str, int] = {}
             began = time.perf_counter()
             try:
+                new_keys, batches = await asyncio.to_thread(self._keyed, batch, points)
                 await db.execute("BEGIN IMMEDIATE")
-                rows = self._keyed(batch, points, new_keys)
                 await self._write_metadata(db, points, devices, new_keys, now_ms)
-                ids = self._ids | {key: point_id for point_id, key in new_keys.items()}
+                ids = ChainMap({key: point_id for point_id, key in new_keys.items()}, self._ids)
                 await self.purger.step(db, now_ms, ids)  # first, while few pages are dirty: shorter steps
-                await write(db, rows)
+                self._open.forget(self.purger.visited)  # their newest chunk may be gone
+                plan = await write(db, batches, self._open)
                 await db.executemany(_INSERT_EVENTS, events)
                 await db.execute("COMMIT")
+                self._open.committed(plan.newest)
             except BaseException as err:
+                self._open.forget()  # whatever this transaction held may not be in the file
                 with contextlib.suppress(sqlite3.Error):
                     await db.execute("ROLLBACK")
                 if not isinstance(err, sqlite3.Error):
@@ -251,17 +257,23 @@ class Store:
         return True
 
     def _keyed(
-        self, batch: list[QueuedSample], points: dict[str, Point], new_keys: dict[str, int]
-    ) -> list[tuple[int, int, Value, int]]:
-        """The batch with integer point keys; points seen for the first time get the next keys."""
+        self, batch: list[QueuedSample], points: dict[str, Point]
+    ) -> tuple[dict[str, int], dict[int, list[Sample]]]:
+        """Keys for points seen for the first time, and the batch's samples by point key, in arrival order.
+
+        Runs in a worker thread: it is O(batch), which at thousands of points would hold the event loop.
+        """
         keys = self._keys
-        next_key = max(self._ids, default=0) + 1
+        new_keys: dict[str, int] = {}
         for point_id in [*points, *(sample[0] for sample in batch)]:
             if point_id not in keys and point_id not in new_keys:
-                new_keys[point_id] = next_key + len(new_keys)
+                new_keys[point_id] = self._next_key + len(new_keys)
         if new_keys:
             keys = keys | new_keys
-        return [(keys[point_id], ts, value, quality) for point_id, ts, value, quality in batch]
+        batches: dict[int, list[Sample]] = defaultdict(list)
+        for point_id, ts, value, quality in batch:
+            batches[keys[point_id]].append((ts, value, quality))
+        return new_keys, batches
 
     async def _write_metadata(
         self,
@@ -271,7 +283,7 @@ class Store:
         new_keys: dict[str, int],
         now_ms: int,
     ) -> None:
-        keys = self._keys | new_keys
+        keys = ChainMap(new_keys, self._keys)
         await db.executemany(
             _NEW_POINTS, [(key, point_id, point_id, now_ms) for point_id, key in new_keys.items()]
         )
@@ -304,6 +316,7 @@ class Store:
                 del self._devices[device_id]
         self._keys.update(new_keys)
         self._ids.update((key, point_id) for point_id, key in new_keys.items())
+        self._next_key += len(new_keys)
         self.commits += 1
         self.samples_written += count
         self.last_commit = self._clock()

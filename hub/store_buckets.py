@@ -6,7 +6,7 @@ functions serve the store's precomputed rollups, on-request aggregation and the 
 
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -104,11 +104,13 @@ def numeric(value: object) -> float | None:
 def roll_up(samples: Iterable[tuple[K, int, object]], minutes: int) -> dict[tuple[K, int], Rollup]:
     """Aggregate (series, ts_ms, value) samples into buckets of `minutes` per series; skip non-numbers."""
     buckets: dict[tuple[K, int], Rollup] = {}
+    width = minutes * MINUTE_MS
     for series, ts, raw in samples:
-        value = numeric(raw)
-        if value is None:
+        if raw.__class__ is float and math.isfinite(raw):  # the usual case, without a call
+            value: float | None = raw
+        elif (value := numeric(raw)) is None:
             continue
-        slot = (series, ts - ts % (minutes * MINUTE_MS))
+        slot = (series, ts - ts % width)
         rollup = buckets.get(slot)
         if rollup is None:
             buckets[slot] = Rollup(slot[1], value, value, value, 1, value, ts)
@@ -124,7 +126,9 @@ def coarsen(rollups: Mapping[tuple[K, int], Rollup], minutes: int) -> dict[tuple
         slot = (series, bucket_start(start, minutes))
         merged = buckets.get(slot)
         if merged is None:
-            buckets[slot] = replace(rollup, start=slot[1])
+            buckets[slot] = Rollup(
+                slot[1], rollup.min, rollup.max, rollup.sum, rollup.count, rollup.last, rollup.last_ts
+            )
         else:
             merged.merge(rollup)
     return buckets

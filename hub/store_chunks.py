@@ -97,6 +97,38 @@ def decode(start: int, blob: bytes) -> list[Sample]:
     return list(zip(times, values, qualities, strict=False))  # qualities may repeat forever
 
 
+def append(start: int, blob: bytes, samples: list[Sample]) -> bytes | None:
+    """The chunk with newer samples spliced on without decoding it (the bytes `encode` would give), or None.
+
+    Only the usual case is spliced: good samples of the chunk's own number kind, strictly after its last
+    one, whose time deltas fit its width, within its count and span. Anything else is merged and packed.
+    """
+    flags, count = _HEADER.unpack_from(blob)
+    width, kind = flags & 3, flags & _KIND_MASK
+    if not width or flags & _QUALITIES or kind == _JSON or count + len(samples) > CHUNK_SAMPLES:
+        return None
+    wanted = float if kind == _FLOATS else int
+    if samples[-1][0] - start >= CHUNK_SPAN_MS or any(s[1].__class__ is not wanted or s[2] for s in samples):
+        return None
+    middle = _HEADER.size + (count - 1) * _SIZES[width]
+    times = [sample[0] for sample in samples]
+    deltas = list(
+        map(
+            sub, times, [start + sum(_array(_WIDTHS[width], memoryview(blob)[_HEADER.size : middle])), *times]
+        )
+    )
+    if min(deltas) <= 0 or max(deltas) >> (8 * _SIZES[width]):
+        return None
+    values = array("d" if kind == _FLOATS else "q", [sample[1] for sample in samples])  # type: ignore[misc]
+    parts = (
+        blob[_HEADER.size : middle],
+        _bytes(array(_WIDTHS[width], deltas)),
+        blob[middle:],
+        _bytes(values),
+    )
+    return _HEADER.pack(flags, count + len(samples)) + b"".join(parts)
+
+
 @dataclass(frozen=True)
 class Merged:
     """A point's samples after a batch was merged in, and which stored (or batch) times it replaced."""

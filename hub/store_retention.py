@@ -51,6 +51,7 @@ class Purger:
         self.policy = policy
         self._after = 0  # the last point key purged; the next step starts above it
         self.rows_purged = 0
+        self.visited: list[int] = []  # the point keys of the last step
 
     async def step(self, db: aiosqlite.Connection, now_ms: int, ids: Mapping[int, str]) -> int:
         """Purge a few points' expired rows (the caller commits); `ids` maps keys to point ids."""
@@ -60,6 +61,7 @@ class Purger:
         ) as cursor:
             keys = [row[0] for row in await cursor.fetchall()]
         self._after = keys[-1] if len(keys) == policy.points_per_step else 0
+        self.visited = keys
         if not keys:
             return 0
         raw = [

@@ -4,12 +4,13 @@ A source only says what it sees (a Condition); the service turns a change into a
 source may repeat itself freely. Bus-driven sources (devices, writes, flows) live in the service.
 """
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from hub.alarms.model import Severity, SourceKind
 from hub.alarms.settings import LimitRule, StaleRule
-from hub.points import PointRegistry, Quality, Sample
+from hub.points import Point, PointRegistry, Quality, Sample
 
 
 @dataclass(frozen=True)
@@ -148,21 +149,38 @@ class StaleWatch:
         self._report = report
         self._is_active = is_active
         self._since = since
+        self._alarm_ids: dict[str, str] = {}  # point id -> its stale alarm's id, made once
+
+    def _watched(self) -> list[Point]:
+        points = self._points
+        if not self._rule.points:
+            return list(points.points())
+        watched = []
+        for point_id in self._rule.points:
+            with contextlib.suppress(KeyError):  # not registered (yet): its integration may be starting
+                watched.append(points.point(point_id))
+        return watched
 
     def tick(self, now: float) -> None:
-        """Report the watched points whose staleness changed."""
-        watched = self._rule.points or [point.id for point in self._points.points()]
-        for point_id in watched:
-            try:
-                point = self._points.point(point_id)
-                interval = point.poll_interval or self._points.device(point.device_id).poll_interval
-            except KeyError:
-                continue  # not registered (yet): its integration may still be starting
-            sample = self._points.latest(point_id)
+        """Report the watched points whose staleness changed (every point a tick: keep it cheap)."""
+        latest = self._points.latest_all()
+        intervals: dict[str, float] = {}  # device id -> poll interval, during this tick
+        alarm_ids, is_active = self._alarm_ids, self._is_active
+        for point in self._watched():
+            point_id = point.id
+            interval = point.poll_interval or intervals.get(point.device_id)
+            if not interval:
+                try:
+                    interval = intervals[point.device_id] = self._points.device(point.device_id).poll_interval
+                except KeyError:
+                    continue
+            sample = latest.get(point_id)
             age = now - (sample.timestamp if sample is not None else self._since)
             stale = age > self._factor * interval
-            alarm_id = f"{SourceKind.STALE}:{point_id}"
-            if stale == self._is_active(alarm_id):
+            alarm_id = alarm_ids.get(point_id)
+            if alarm_id is None:
+                alarm_id = alarm_ids[point_id] = f"{SourceKind.STALE}:{point_id}"
+            if stale == is_active(alarm_id):
                 continue
             message = render(self._rule.message, {"point": point_id, "age": round(age), "interval": interval})
             value = None if sample is None else sample.value

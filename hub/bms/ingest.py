@@ -2,12 +2,16 @@
 
 Runs inline in the broker's routing (an in-process subscription), so it only does O(readings)
 work in memory: samples go to the points registry (and from there to the store, flows, MQTT and
-the UI), log entries and unmapped ids are queued and written by the service's flush task.
+the UI), log entries and unmapped ids are queued and written by the service's flush task. Each
+reading costs the whole fan-out of a sample, so a message is routed `SLICE` readings per loop turn:
+a batch of 1,000 never holds the event loop for long, and messages keep their order.
 """
 
+import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from hub.bms.activity import ActivityLog
@@ -21,6 +25,7 @@ from hub.store_buckets import bucket_start
 
 _LOGGER = logging.getLogger(__name__)
 TOPIC_FILTER = "bms/+/readings"
+SLICE = 50  # readings routed per event-loop turn
 
 
 class Destination(StrEnum):
@@ -51,6 +56,16 @@ class MessageOutcome:
     readings: tuple[ReadingOutcome, ...]
 
 
+@dataclass
+class _Pending:
+    """A parsed message whose readings are being routed, slice by slice."""
+
+    connection: Connection
+    topic: str
+    readings: tuple[Reading, ...]
+    done: list[ReadingOutcome] = field(default_factory=list)
+
+
 class Ingest:
     """Handles the readings messages of every connection."""
 
@@ -72,18 +87,77 @@ class Ingest:
         self._activity = activity
         self._clock = clock
         self.observers: list[Callable[[MessageOutcome], None]] = []
+        self._backlog: deque[_Pending] = deque()
+        self._next_turn: asyncio.Handle | None = None
 
     def on_message(self, message: InboundMessage) -> None:
-        """The broker's in-process callback for `bms/+/readings`."""
+        """The broker's in-process callback for `bms/+/readings`: a small message is routed at once."""
         connection_id = message.topic.split("/")[1]
         connection = self._connections(connection_id)
         if connection is None or not connection.enabled:
             return
-        outcome = self.handle(connection, message.topic, message.payload)
+        readings = self._parsed(connection, message.topic, message.payload)
+        if isinstance(readings, MessageOutcome):
+            self._notify(readings)
+            return
+        self._backlog.append(_Pending(connection, message.topic, readings))
+        if len(self._backlog) == 1:  # else the turn under way comes to it, in order
+            self._turn()
+
+    def _turn(self) -> None:
+        """Route up to SLICE readings of the oldest messages; a later loop turn goes on."""
+        self._next_turn = None
+        budget = SLICE
+        backlog = self._backlog
+        try:
+            while backlog and budget:
+                pending = backlog[0]
+                begin = len(pending.done)
+                try:
+                    pending.done.extend(
+                        self._route(pending.connection, r) for r in pending.readings[begin : begin + budget]
+                    )
+                except Exception:
+                    backlog.popleft()  # a reading that breaks routing drops its message, not the next ones
+                    raise
+                budget -= len(pending.done) - begin
+                if len(pending.done) == len(pending.readings):
+                    backlog.popleft()
+                    self._notify(
+                        MessageOutcome(pending.connection.id, pending.topic, True, None, tuple(pending.done))
+                    )
+        finally:
+            if backlog:
+                self._next_turn = asyncio.get_running_loop().call_soon(self._turn)
+
+    def drain(self) -> None:
+        """Route every reading still waiting (when stopping, before the store does)."""
+        while self._backlog:
+            try:
+                self._turn()
+            except Exception:
+                _LOGGER.exception("routing a BMS message failed; it was dropped")
+            if self._next_turn is not None:
+                self._next_turn.cancel()
+                self._next_turn = None
+
+    def _notify(self, outcome: MessageOutcome) -> None:
         for observer in list(self.observers):
             observer(outcome)
 
     def handle(self, connection: Connection, topic: str, payload: bytes) -> MessageOutcome:
+        """Parse and route a whole message now."""
+        readings = self._parsed(connection, topic, payload)
+        if isinstance(readings, MessageOutcome):
+            return readings
+        return MessageOutcome(
+            connection.id, topic, True, None, tuple(self._route(connection, r) for r in readings)
+        )
+
+    def _parsed(
+        self, connection: Connection, topic: str, payload: bytes
+    ) -> tuple[Reading, ...] | MessageOutcome:
+        """The message's readings (counted and logged as received), or the outcome of a rejected one."""
         stats = self._stats(connection.id)
         try:
             readings = parse(payload)
@@ -99,8 +173,7 @@ class Ingest:
             return MessageOutcome(connection.id, topic, False, str(err), ())
         stats.message(len(readings))
         self._activity.received(connection.id, len(readings))
-        outcomes = tuple(self._route(connection, reading) for reading in readings)
-        return MessageOutcome(connection.id, topic, True, None, outcomes)
+        return readings
 
     def _route(self, connection: Connection, reading: Reading) -> ReadingOutcome:
         mapping = self._mappings.get(connection.id, reading.point_id)

@@ -16,6 +16,7 @@ from hub.bms.model import Reading
 MAX_BATCH = 1000
 MAX_ID_LENGTH = 200
 MAX_UNIT_LENGTH = 32
+_FIELDS = frozenset(("point_id", "value", "unit", "timestamp", "test"))
 _MS_EPOCH_ABOVE = 1e11  # a number this large is epoch milliseconds (1e11 s is the year 5138)
 
 
@@ -80,6 +81,8 @@ def parse(payload: bytes) -> tuple[Reading, ...]:
         raise PayloadError(f"invalid JSON: {err}") from None
     if not isinstance(data, dict):
         raise PayloadError('expected a JSON object: one reading or {"readings": [...]}')
+    if (readings := _plain(data)) is not None:
+        return readings
     schema = _BATCH if "readings" in data else _READING
     try:
         checked = schema(data)
@@ -90,6 +93,34 @@ def parse(payload: bytes) -> tuple[Reading, ...]:
         Reading(item["point_id"], item["value"], item["unit"], item["timestamp"], item["test"])
         for item in items
     )
+
+
+def _plain(data: dict[str, Any]) -> tuple[Reading, ...] | None:
+    """What the schema would make of a plainly valid message, without it (voluptuous costs ~50 µs a reading).
+
+    None for anything unusual: the schema then checks the message and says what is wrong.
+    """
+    items = [data]
+    if "readings" in data:
+        items = data["readings"]
+        if len(data) != 1 or items.__class__ is not list or not 0 < len(items) <= MAX_BATCH:
+            return None
+    readings = []
+    for item in items:
+        if item.__class__ is not dict or not item.keys() <= _FIELDS or "value" not in item:
+            return None
+        point_id, unit, test = item.get("point_id"), item.get("unit", ""), item.get("test", False)
+        if point_id.__class__ is not str or unit.__class__ is not str or test.__class__ is not bool:
+            return None
+        if not 0 < len(point_id) <= MAX_ID_LENGTH or len(unit) > MAX_UNIT_LENGTH or "timestamp" not in item:
+            return None
+        try:
+            readings.append(
+                Reading(point_id, _value(item["value"]), unit, _timestamp(item["timestamp"]), test)
+            )
+        except vol.Invalid:
+            return None
+    return tuple(readings)
 
 
 def _describe(err: vol.Invalid) -> str:

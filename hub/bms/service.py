@@ -125,6 +125,7 @@ class BmsConnections:
         for undo in self._undo:
             undo()
         self._undo = []
+        self.ingest.drain()
         await self._supervisor.stop_task("bms-flush")
         await self.flush()
 

@@ -121,6 +121,7 @@ class HubBroker(Broker):
         self.stats = BrokerStats()
         self._match_cache: dict[str, list[tuple[Session, int]]] = {}
         self._local: list[tuple[str, LocalCallback]] = []
+        self._local_cache: dict[str, list[tuple[str, LocalCallback]]] = {}  # topic -> its local entries
         self._session_watchers: list[SessionCallback] = []
 
     # -- connecting ----------------------------------------------------------------------
@@ -378,7 +379,13 @@ class HubBroker(Broker):
         """Call `callback` for every message on `topic_filter`; returns the unsubscribe function."""
         entry = (topic_filter, callback)
         self._local.append(entry)
-        return lambda: self._local.remove(entry)
+        self._local_cache.clear()
+
+        def unsubscribe() -> None:
+            self._local.remove(entry)
+            self._local_cache.clear()
+
+        return unsubscribe
 
     def route(self, source_id: str | None, topic: str, payload: bytes, qos: int, retain: bool) -> None:
         """Deliver a message to every subscriber allowed to receive it, and retain it if asked."""
@@ -441,13 +448,18 @@ class HubBroker(Broker):
         return targets
 
     def _route_local(self, message: InboundMessage) -> None:
-        for topic_filter, callback in list(self._local):
-            if matches(message.topic, topic_filter):
-                try:
-                    callback(message)
-                except Exception:
-                    self.stats.local_callback_errors += 1
-                    _LOGGER.exception("In-process MQTT subscriber for %s failed", topic_filter)
+        entries = self._local_cache.get(message.topic)
+        if entries is None:
+            entries = [entry for entry in self._local if matches(message.topic, entry[0])]
+            if len(self._local_cache) >= _MATCH_CACHE_LIMIT:
+                self._local_cache.clear()
+            self._local_cache[message.topic] = entries
+        for topic_filter, callback in entries:
+            try:
+                callback(message)
+            except Exception:
+                self.stats.local_callback_errors += 1
+                _LOGGER.exception("In-process MQTT subscriber for %s failed", topic_filter)
 
     def _store_retained(self, topic: str, payload: bytes, qos: int) -> None:
         if payload:

@@ -175,6 +175,9 @@ def response_payload(
     return encode(body)
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps would make one per call
+
+
 def encode(body: Mapping[str, Any]) -> bytes:
     """Compact JSON, as every payload of the contract is sent."""
-    return json.dumps(body, separators=(",", ":")).encode()
+    return _COMPACT.encode(body).encode()

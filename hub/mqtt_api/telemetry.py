@@ -16,7 +16,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from hub.codec import iso
@@ -109,32 +109,30 @@ class Telemetry:
 
     def flush(self) -> int:
         """Clear topics of points gone, publish the pending samples as one batch; returns the messages."""
+        return sum(1 for _ in self._batch())
+
+    def _batch(self) -> Iterator[None]:
+        """Publish the batch part by part, yielding after each (`run` lets the loop breathe in between)."""
         self._clear_gone()
         if self._topics != self._saved:
             self._save()
         if not self._pending:
-            return 0
-        pending, self._pending = self._pending, {}
-        rows = [
-            {"point_id": point_id, "device_id": device_id, **_sample_json(sample)}
-            for point_id, (device_id, sample) in pending.items()
-        ]
+            return
+        pending, self._pending = list(self._pending.items()), {}
         size = self._config.max_batch_size
-        parts = [rows[start : start + size] for start in range(0, len(rows), size)]
+        parts = (len(pending) + size - 1) // size
         batch_id, now = uuid.uuid4().hex, iso(time.time())
-        for index, part in enumerate(parts, 1):
-            body = {
-                "timestamp": now,
-                "batch_id": batch_id,
-                "part": index,
-                "parts": len(parts),
-                "points": part,
-            }
+        for index, start in enumerate(range(0, len(pending), size), 1):
+            rows = [
+                {"point_id": point_id, "device_id": device_id, **_sample_json(sample)}
+                for point_id, (device_id, sample) in pending[start : start + size]
+            ]
+            body = {"timestamp": now, "batch_id": batch_id, "part": index, "parts": parts, "points": rows}
             self._broker.publish(self._prefix + BULK, encode(body), qos=0)
-        self.counters["bulk_messages"] += len(parts)
-        self.counters["bulk_points"] += len(rows)
+            self.counters["bulk_messages"] += 1
+            self.counters["bulk_points"] += len(rows)
+            yield
         self.last_batch_at = time.time()
-        return len(parts)
 
     def _load(self) -> dict[str, tuple[str, str]]:
         try:
@@ -163,7 +161,13 @@ class Telemetry:
         """Flush every `batch_interval` seconds."""
         while True:
             await asyncio.sleep(self._config.batch_interval)
-            self.flush()
+            batch = self._batch()
+            try:
+                for _ in batch:  # thousands of points: a part per loop turn
+                    await asyncio.sleep(0)
+            finally:
+                for _ in batch:  # stopped halfway: the rest of the batch goes at once
+                    pass
 
     def health(self) -> ComponentHealth:
         detail: dict[str, object] = {
