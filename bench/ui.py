@@ -95,20 +95,29 @@ async def start(data_dir: Path) -> tuple[TestServer, Hub]:
     return server, hub
 
 
+async def watch(page: Page, device_id: str, point_id: str) -> None:
+    """Show the device's page, live, and stamp (epoch ms) each new text of the point's value cell."""
+    await page.goto(f"/devices/{device_id}")
+    await page.wait_for_selector("body[data-live=open]")
+    await page.evaluate(_OBSERVE, point_id)
+
+
+async def shown_at(page: Page, value: float, timeout_ms: float = 30_000) -> float:
+    """When (epoch ms, the browser's clock = this machine's) the watched cell first showed `value`."""
+    seen = await page.wait_for_function("(t) => window.__seen[t]", arg=f"{value:.2f}", timeout=timeout_ms)
+    return await seen.json_value()
+
+
 async def change_to_dom(page: Page, hub: Hub, rounds: int) -> list[float]:
     """Latency (ms) from a registry update to the changed cell in Chromium, per round."""
-    await page.goto(f"/devices/{WATCHED.split('.')[0]}")
-    await page.wait_for_selector("body[data-live=open]")
-    await page.evaluate(_OBSERVE, WATCHED)
+    await watch(page, WATCHED.split(".")[0], WATCHED)
     hub.poller.pause()
     latencies = []
     for i in range(rounds):
         value = 100.0 + i  # far from the simulated zone temperatures, so every round is a new text
-        text = f"{value:.2f}"
         sent = time.time() * 1000
         hub.points.update(WATCHED, Sample(value, time.time()))
-        seen = await page.wait_for_function("(t) => window.__seen[t]", arg=text)
-        latencies.append(await seen.json_value() - sent)
+        latencies.append(await shown_at(page, value) - sent)
         await asyncio.sleep(0.05)
     hub.poller.resume()
     return latencies
