@@ -117,6 +117,16 @@ def point_from_json(data: Mapping[str, Any]) -> Point:
     )
 
 
+def found_json(found: DiscoveredDevice) -> Json:
+    """A discovered device with its points."""
+    return {**device_json(found.device), "points": [point_json(point) for point in found.points]}
+
+
+def found_from_json(data: Mapping[str, Any]) -> DiscoveredDevice:
+    """The inverse of `found_json`."""
+    return DiscoveredDevice(device_from_json(data), tuple(point_from_json(p) for p in data["points"]))
+
+
 def operation_json(operation: DiscoveryOperation, *, with_devices: bool = True) -> Json:
     """A discovery operation; `with_devices=False` leaves out the devices (a summary for lists)."""
     request = operation.request
@@ -148,10 +158,7 @@ def operation_json(operation: DiscoveryOperation, *, with_devices: bool = True) 
         "device_count": len(operation.devices),
     }
     if with_devices:
-        body["devices"] = [
-            {**device_json(found.device), "points": [point_json(point) for point in found.points]}
-            for found in operation.devices
-        ]
+        body["devices"] = [found_json(found) for found in operation.devices]
     return body
 
 
@@ -182,10 +189,7 @@ def operation_from_json(data: Mapping[str, Any]) -> DiscoveryOperation:
         state=DiscoveryState(data["state"]),
         finished_at=parse_iso(data["finished_at"]),
         current=str(data["current"]),
-        devices=tuple(
-            DiscoveredDevice(device_from_json(found), tuple(point_from_json(p) for p in found["points"]))
-            for found in data["devices"]
-        ),
+        devices=tuple(found_from_json(found) for found in data["devices"]),
     )
 
 

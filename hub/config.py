@@ -7,6 +7,7 @@ come from `hub.yaml_loader`, which remembers where every key and value was writt
 
 import difflib
 import re
+import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
@@ -79,6 +80,7 @@ class IdentityConfig:
     org_id: str | None = None
     site_id: str | None = None
     iot_device_id: str | None = None
+    timezone: str = "UTC"  # the site's IANA time zone: the dashboard shows alarm times in it
 
 
 @dataclass(frozen=True)
@@ -282,6 +284,15 @@ def identifier(value: Any) -> str | None:
     return value
 
 
+def time_zone(value: Any) -> str:
+    """Validate an IANA time zone name the system's zone database knows."""
+    try:
+        zoneinfo.ZoneInfo(string(value))
+    except (vol.Invalid, zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise vol.Invalid("expected an IANA time zone such as Europe/London or UTC") from None
+    return value
+
+
 def topic_filter(value: Any) -> str:
     if not isinstance(value, str):
         raise vol.Invalid("expected an MQTT topic filter (a string such as 'site/+/temp/#')")
@@ -400,7 +411,7 @@ MQTT_SCHEMA = vol.Schema(
 
 IDENTITY_SCHEMA = vol.Schema(
     {vol.Optional(key): identifier for key in ("org_id", "site_id", "iot_device_id")}
-)
+).extend({vol.Optional("timezone"): time_zone})
 
 POLLING_SCHEMA = vol.Schema(
     {

@@ -21,6 +21,8 @@ from hub.identity import Identity, load_identity
 from hub.integration import IntegrationContext
 from hub.loader import IntegrationManager
 from hub.metrics import Metrics
+from hub.monitoring import MonitoringService
+from hub.monitoring_store import MonitoredStore
 from hub.mqtt.access import BrokerAccess, ConfigUserAccess
 from hub.mqtt.broker import EmbeddedBroker
 from hub.mqtt.status import StatusPublisher
@@ -87,6 +89,7 @@ class Hub:
         self.access = self.bms.access_over(self.access)  # BMS connection users first, then the rest
         self.broker = EmbeddedBroker(config.mqtt, self.access)
         self.discovery = DiscoveryService(self.integrations.loaded, self.bus, self.store.discovery)
+        self.monitoring = MonitoringService(MonitoredStore(self.store), self.integrations.get, self.points)
         self.alarms = AlarmService(
             config.alarms,
             bus=self.bus,
@@ -140,6 +143,7 @@ class Hub:
     async def _start_services(self) -> None:
         """Everything that starts after the store (a failure here closes the store again)."""
         await self.discovery.load()
+        await self.monitoring.load()  # before the integrations: they get their added devices at setup
         await self.auth.start()  # the first admin, or the setup token, before anyone can connect
         self.supervisor.spawn("loop-watchdog", self.watchdog.run)
         await self.broker.start()
@@ -215,6 +219,7 @@ class Hub:
             _supervisor=self.supervisor,
             _broker=self.broker,
             _report=self.poller.report,
+            monitored=self.monitoring.for_domain(domain),
         )
 
     async def stop(self) -> None:

@@ -120,6 +120,23 @@ class PriorityArrayIntegration(Integration, Protocol):
         ...
 
 
+@runtime_checkable
+class MonitoringIntegration(Integration, Protocol):
+    """An integration that can poll a device a user added from a discovery result, live, without config."""
+
+    def monitor_problem(self, found: DiscoveredDevice) -> str | None:
+        """Why this discovered device cannot be monitored (e.g. it is in the config); None if it can."""
+        ...
+
+    async def monitor(self, found: DiscoveredDevice) -> None:
+        """Poll the device like a configured one: register it and the points in `found` (the chosen ones)."""
+        ...
+
+    async def unmonitor(self, device_id: str) -> None:
+        """Forget a device the user removed (its connection, subscriptions); the hub drops its points."""
+        ...
+
+
 @dataclass
 class IntegrationContext:
     """Everything an integration may touch; what it registers is tagged with its domain, undone on unload."""
@@ -133,6 +150,9 @@ class IntegrationContext:
     _supervisor: Supervisor
     _broker: EmbeddedBroker
     _report: Callable[[str, Sample], None]
+    # The devices users added from discovery (hub.monitoring), with their chosen points: a
+    # MonitoringIntegration registers them in start() like its configured ones.
+    monitored: tuple[DiscoveredDevice, ...] = ()
     _cleanups: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
     _task_names: list[str] = field(default_factory=list)
 

@@ -115,7 +115,24 @@ async def m005_bms(db: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_rollups, m003_sample_chunks, m004_auth, m005_bms)
+async def m006_monitored_devices(db: aiosqlite.Connection) -> None:
+    """Devices users added to monitoring from discovery: the descriptor found and the points chosen."""
+    await db.execute(
+        """CREATE TABLE monitored_devices (
+            device_id TEXT PRIMARY KEY, domain TEXT NOT NULL, descriptor TEXT NOT NULL,
+            all_points INTEGER NOT NULL, operation_id TEXT NOT NULL, added_by TEXT NOT NULL,
+            added_ms INTEGER NOT NULL)"""
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    m001_initial,
+    m002_rollups,
+    m003_sample_chunks,
+    m004_auth,
+    m005_bms,
+    m006_monitored_devices,
+)
 
 
 async def schema_version(db: aiosqlite.Connection) -> int:

@@ -134,6 +134,7 @@ def test_load_config__valid_full_file(in_tmp: Path) -> None:
         ("mqtt: {tcp: {enabled: true}}", HubConfig(mqtt=MqttConfig(tcp=TcpListenerConfig(enabled=True)))),
         ("mqtt: {connect_timeout: 1}", HubConfig(mqtt=MqttConfig(connect_timeout=1.0))),
         ("identity: {site_id: A-b_9}", HubConfig(identity=IdentityConfig(site_id="A-b_9"))),
+        ("identity: {timezone: Europe/Paris}", HubConfig(identity=IdentityConfig(timezone="Europe/Paris"))),
         ("polling: {stale_factor: 2, max_backoff: 60}", HubConfig(polling=PollingConfig(2.0, 60.0))),
         ("identity: {org_id: " + "x" * 64 + "}", HubConfig(identity=IdentityConfig(org_id="x" * 64))),
         (
@@ -238,6 +239,14 @@ def test_load_config__valid_data_dir_is_relative_to_the_config_file(
         ("identity:\n  org_id: 'a+'", ["site.yaml:2: identity.org_id: expected 1 to 64 letters"]),
         ("identity:\n  org_id: " + "x" * 65, ["site.yaml:2: identity.org_id: expected 1 to 64 letters"]),
         ("identity:\n  iot_device_id: 12", ["site.yaml:2: identity.iot_device_id: expected 1 to 64 letters"]),
+        (
+            "identity:\n  timezone: Mars/Olympus",
+            ["site.yaml:2: identity.timezone: expected an IANA time zone such as Europe/London or UTC, got"],
+        ),
+        (
+            "identity:\n  timezone: ../../etc/passwd",
+            ["site.yaml:2: identity.timezone: expected an IANA time zone"],
+        ),
         (
             "integrations:\n  Bad-Name: {}",
             ["site.yaml:2: integrations.Bad-Name: unknown key: an integration"],

@@ -13,6 +13,8 @@ class SortKey(StrEnum):
     RAISED_AT = "raised_at"
     UPDATED_AT = "updated_at"
     STATE = "state"
+    SOURCE = "source"
+    SUBJECT = "subject"  # the point, device or flow
     ID = "id"
 
 
@@ -22,6 +24,8 @@ _KEYS: dict[SortKey, Callable[[Alarm], object]] = {
     SortKey.RAISED_AT: lambda a: a.raised_at,
     SortKey.UPDATED_AT: lambda a: a.updated_at,
     SortKey.STATE: lambda a: (_STATE_RANK[a.state], SEVERITY_RANK[a.severity]),
+    SortKey.SOURCE: lambda a: (a.source, a.subject),
+    SortKey.SUBJECT: lambda a: (a.subject, a.id),
     SortKey.ID: lambda a: a.id,
 }
 

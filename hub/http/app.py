@@ -23,10 +23,16 @@ from hub.http import (
     integrations,
     live,
     metrics,
+    monitored,
     openapi,
     points,
     views,
     views_activity,
+    views_alarms,
+    views_alarms_live,
+    views_bms,
+    views_bms_dialogs,
+    views_bms_mapping,
     views_discovery,
     views_flows,
     views_points,
@@ -53,7 +59,7 @@ def create_app(hub: Hub) -> web.Application:
     app.router.add_get("/mqtt", hub.broker.handle_websocket)
     setup_templating(app)
     app.add_routes(api.routes)
-    for module in (discovery, devices, points, integrations, history, openapi, metrics):
+    for module in (discovery, monitored, devices, points, integrations, history, openapi, metrics):
         app.add_routes(module.routes)
     app.add_routes(alarms.routes)
     app.add_routes(bms.routes)
@@ -62,6 +68,10 @@ def create_app(hub: Hub) -> web.Application:
     app.add_routes(execution.routes)
     for page_module in (views, views_points, views_discovery, views_activity, views_flows, live):
         app.add_routes(page_module.routes)
+    for bms_page in (views_bms, views_bms_dialogs, views_bms_mapping):  # the BMS connections page
+        app.add_routes(bms_page.routes)
+    for alarm_page in (views_alarms, views_alarms_live):  # the alarm console and its live parts
+        app.add_routes(alarm_page.routes)
     for module in (auth_api, auth_admin, auth_pages):
         app.add_routes(module.routes)
     app.on_startup.append(_start_hub)

@@ -59,6 +59,10 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/devices/discover/{operation_id}"): VIEWER,
     ("POST", "/api/devices/discover"): OPERATOR,
     ("POST", "/api/devices/discover/{operation_id}/cancel"): OPERATOR,
+    # devices added to monitoring from discovery
+    ("GET", "/api/devices/monitored"): VIEWER,
+    ("POST", "/api/devices/monitored"): OPERATOR,
+    ("DELETE", "/api/devices/monitored/{device_id}"): OPERATOR,
     # integrations: anyone sees them, only admins change them
     ("GET", "/api/integrations"): VIEWER,
     # the API's own description, and metrics for monitoring tools (scrape with an API token)
@@ -79,6 +83,11 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("PATCH", "/api/bms/connections/{connection_id}/mappings/{mapping_id}"): OPERATOR,
     ("DELETE", "/api/bms/connections/{connection_id}/mappings/{mapping_id}"): OPERATOR,
     ("POST", "/api/bms/connections/{connection_id}/test"): OPERATOR,
+    # the BMS page does the same through its own routes (the rest: /bms below)
+    ("POST", "/bms/{connection_id}/mappings"): OPERATOR,
+    ("PATCH", "/bms/{connection_id}/mappings/{mapping_id}"): OPERATOR,
+    ("DELETE", "/bms/{connection_id}/mappings/{mapping_id}"): OPERATOR,
+    ("POST", "/bms/{connection_id}/test"): OPERATOR,
     # web UI pages
     ("GET", "/"): VIEWER,
 }
@@ -116,6 +125,7 @@ PREFIXES: tuple[PrefixRule, ...] = (
     PrefixRule("/live"),
     PrefixRule("/flows"),
     PrefixRule("/alarms"),
+    PrefixRule("/bms", writes=ADMIN),  # the BMS page: connections and credentials, like /api/bms
     PrefixRule("/admin", reads=ADMIN, writes=ADMIN),
 )
 _BY_LENGTH = sorted(PREFIXES, key=lambda rule: len(rule.prefix), reverse=True)

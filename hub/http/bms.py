@@ -4,18 +4,17 @@ Reads need `viewer`; mappings and the test button `operator`; connections and cr
 (hub.http.auth_rules). A password appears only in the answers of create, reveal and regenerate.
 """
 
-from dataclasses import replace
 from enum import StrEnum
 
 import voluptuous as vol
 from aiohttp import web
 
 from hub.bms.activity import ActivityFilter
-from hub.bms.mapping import name_problem, point_name
-from hub.bms.model import BmsType, Connection, EventType, Mapping, Severity, Transport, Unmapped
+from hub.bms.mapping import name_problem
+from hub.bms.mapping_plan import MappingProblem, changed_mapping, new_mapping
+from hub.bms.model import BmsType, Connection, EventType, Mapping, Severity, Transport
 from hub.bms.payload import MAX_ID_LENGTH
 from hub.bms.service import BmsConnections, Conflict, ConnectionChanges, NotFound
-from hub.bms.units import conversion_problem
 from hub.http import bms_json, params
 from hub.http.errors import api_error
 from hub.http.keys import HUB_KEY, USER_KEY
@@ -235,20 +234,20 @@ async def add_mapping(request: web.Request) -> web.Response:
     body = await read_body(request, _MAP)
     connection = _connection(request)
     service = _service(request)
-    seen = service.mappings.unmapped_entry(connection.id, body["external_id"])
-    source_unit = body.get("source_unit", seen.last_unit if seen else "")
-    if "point_id" in body:
-        point = _existing_point(request, body["point_id"])
-        name, units, kind, point_id, created = point.name, point.units, point.kind, point.id, False
-    else:
-        spec = body.get("new_point", {})
-        name = spec.get("name", point_name(body["external_id"]))
-        units, kind = spec.get("units", source_unit), spec.get("kind", _kind_of(seen))
-        point_id, created = f"{connection.device_id}.{name}", True
-    _check_units(source_unit, units)
-    mapping = Mapping(
-        0, connection.id, body["external_id"], point_id, source_unit, created, name, units, kind
-    )
+    spec = body.get("new_point", {})
+    try:
+        mapping = new_mapping(
+            connection,
+            body["external_id"],
+            service.mappings.unmapped_entry(connection.id, body["external_id"]),
+            existing=_existing_point(request, body["point_id"]) if "point_id" in body else None,
+            name=spec.get("name"),
+            units=spec.get("units"),
+            kind=spec.get("kind"),
+            source_unit=body.get("source_unit"),
+        )
+    except MappingProblem as err:
+        raise api_error(web.HTTPUnprocessableEntity, str(err)) from None
     try:
         saved = await service.add_mapping(mapping, request[USER_KEY])
     except Conflict as err:
@@ -262,21 +261,15 @@ async def update_mapping(request: web.Request) -> web.Response:
     body = await read_body(request, _MAP_CHANGE)
     connection = _connection(request)
     mapping = _mapping(request, connection)
-    if "point_id" in body and mapping.created_point:
-        raise api_error(web.HTTPUnprocessableEntity, "point_id: a created point cannot be swapped; delete it")
-    if "units" in body and not mapping.created_point:
-        raise api_error(
-            web.HTTPUnprocessableEntity, "units: only a created point's units can be changed here"
+    try:
+        changed = changed_mapping(
+            mapping,
+            source_unit=body.get("source_unit"),
+            units=body.get("units"),
+            existing=_existing_point(request, body["point_id"]) if "point_id" in body else None,
         )
-    changed = replace(
-        mapping,
-        source_unit=body.get("source_unit", mapping.source_unit),
-        point_units=body.get("units", mapping.point_units),
-    )
-    if "point_id" in body:
-        point = _existing_point(request, body["point_id"])
-        changed = replace(changed, point_id=point.id, point_name=point.name, point_units=point.units)
-    _check_units(changed.source_unit, changed.point_units)
+    except MappingProblem as err:
+        raise api_error(web.HTTPUnprocessableEntity, str(err)) from None
     updated = await _service(request).update_mapping(changed, request[USER_KEY])
     return web.json_response(bms_json.mapping_json(updated))
 
@@ -295,17 +288,3 @@ def _existing_point(request: web.Request, point_id: str) -> Point:
         return request.app[HUB_KEY].points.point(point_id)
     except KeyError:
         raise api_error(web.HTTPUnprocessableEntity, f"point_id: no point {point_id!r}") from None
-
-
-def _check_units(source: str, target: str) -> None:
-    problem = conversion_problem(source, target)
-    if problem is not None:
-        raise api_error(web.HTTPUnprocessableEntity, f"units: {problem}")
-
-
-def _kind_of(seen: Unmapped | None) -> PointKind:
-    if seen is None:
-        return PointKind.ANALOG
-    if isinstance(seen.last_value, bool):
-        return PointKind.BINARY
-    return PointKind.STRING if isinstance(seen.last_value, str) else PointKind.ANALOG

@@ -11,6 +11,7 @@ from hub.http.keys import HUB_KEY
 from hub.http.live import event_name
 from hub.http.point_rows import format_age, point_row
 from hub.http.templating import render
+from hub.http.views_alarms_live import CARDS_REFRESH_S, status_cards
 from hub.http.views_page import is_htmx, page
 from hub.integration import PriorityArrayIntegration
 from hub.points import Device, DeviceState, DeviceStatus
@@ -50,6 +51,9 @@ async def overview(request: web.Request) -> web.Response:
         integrations=integrations,
         broker=components.get("broker"),
         bridge=components.get("bridge"),
+        cards=status_cards(hub),
+        format_age=format_age,
+        refresh_s=CARDS_REFRESH_S,
     )
 
 
@@ -101,6 +105,7 @@ async def device_page(request: web.Request) -> web.Response:
         event_name=event_name,
         live_url=request.app.router["live_device"].url_for(device_id=device.id),
         commandable=[row.point for row in rows if row.point.writable] if commandable else [],
+        added=hub.monitoring.get(device.id),  # added from discovery (it can be removed), or None
     )
 
 

@@ -63,8 +63,8 @@ def parse_filter(form: dict[str, str], page_text: str) -> tuple[EventQuery, int]
     """The query the form's fields ask for, and the page number; FormError names a bad field."""
     if form["severity"] and form["severity"] not in set(Severity):
         raise FormError(f"severity: expected one of {', '.join(Severity)}")
-    start = _day(form["from"], "from")
-    end = _day(form["to"], "to")
+    start = day_bound(form["from"], "from")
+    end = day_bound(form["to"], "to")
     if start is not None and end is not None and end <= start:
         raise FormError("to: expected a date on or after from")
     if not page_text.isdigit() or int(page_text) < 1:
@@ -81,7 +81,7 @@ def parse_filter(form: dict[str, str], page_text: str) -> tuple[EventQuery, int]
     return query, number
 
 
-def _day(text: str, name: str) -> float | None:
+def day_bound(text: str, name: str) -> float | None:
     """A date (YYYY-MM-DD, UTC) as epoch seconds: its start for `from`, the next day's start for `to`."""
     if not text:
         return None

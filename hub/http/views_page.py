@@ -5,7 +5,7 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.http.keys import HUB_KEY
+from hub.http.keys import HUB_KEY, ROLE_KEY
 from hub.http.templating import render
 
 
@@ -25,9 +25,11 @@ class NavItem:
 NAV = (
     ("Overview", "/"),
     ("Devices", "/devices"),
+    ("Alarms", "/alarms"),
     ("Discovery", "/discovery"),
     ("Flows", "/flows"),
     ("Activity", "/activity"),
+    ("BMS", "/bms"),
     ("MQTT", "/live/broker"),
 )
 ALARM_COUNTS_URL = "/api/alarms/counts"  # served by the alarms service, when the hub has one
@@ -53,5 +55,6 @@ async def page(
         site_label=f"{identity.org_id} / {identity.site_id} / {identity.iot_device_id}" if identity else "",
         alarm_counts_url=ALARM_COUNTS_URL if getattr(hub, "alarms", None) is not None else None,
         request_headers=request.get(CSRF_HEADER_KEY) or {},
+        user_role=request.get(ROLE_KEY),  # read-only pages say why ("Read-only: your role is viewer")
         **context,
     )

@@ -1,9 +1,11 @@
 """BACnet/IP as a hub integration: binds a checked address, polls, writes at a priority, subscribes to COV.
 
-Devices come from the config (`devices:`) and, with `poll_discovered`, from discovery. Whatever a
-scan found is kept in the device cache: at start, known devices are registered from it at once; the
-others are looked for (Who-Is by instance when no address is configured) and scanned by a
-supervised task that retries until they answer.
+Devices come from the config (`devices:`), from discovery with `poll_discovered`, and one by one
+from the devices users add to monitoring from a discovery result (`ctx.monitored`, `monitor()`,
+`unmonitor()`: the config's devices stay the config's). Whatever a scan found is kept in the
+device cache: at start, known devices are registered from it at once; the others are looked for
+(Who-Is by instance when no address is configured) and scanned by a supervised task that retries
+until they answer.
 """
 
 import asyncio
@@ -34,7 +36,7 @@ from .config import BacnetConfig, CovMode, DeviceConfig
 from .cov import CovSubscriptions
 from .discovery import Found, discover, found_from
 from .network import Endpoint, open_application, registration_status
-from .scan import ARRAY_WEIGHT, ScannedDevice, scan_device
+from .scan import ARRAY_WEIGHT, ScannedDevice, from_discovered, scan_device
 
 RETRY_S = (1.0, 60.0)  # first and longest wait between attempts to find a configured device
 
@@ -56,6 +58,7 @@ class BacnetIntegration:
         self.client: Client | None = None
         self.cov: CovSubscriptions | None = None
         self.waiting: dict[int, str] = {}  # configured devices not found yet -> why
+        self.added: dict[str, DiscoveredDevice] = {}  # devices users added from discovery, by id
 
     async def start(self) -> None:
         """Bind (BindError says why not), register cached devices, look for the others."""
@@ -75,8 +78,9 @@ class BacnetIntegration:
         self._ctx.spawn("cov", self.cov.run)
         self.cache.load()
         configured = {d.instance: d for d in self.config.devices}
+        added = self._register_added(configured)
         if self.config.poll_discovered:
-            for instance in self.cache.devices.keys() - configured.keys():
+            for instance in self.cache.devices.keys() - configured.keys() - added:
                 configured[instance] = DeviceConfig(instance)
         for instance, setting in configured.items():
             cached = self.cache.devices.get(instance)
@@ -187,6 +191,48 @@ class BacnetIntegration:
         status = HealthStatus.DEGRADED if self.waiting or bad_registration else HealthStatus.OK
         return ComponentHealth(status, detail)
 
+    # -- devices users add from discovery (hub.monitoring) ----------------------------------------
+
+    def monitor_problem(self, found: DiscoveredDevice) -> str | None:
+        """A device in the config stays the config's."""
+        if not found.device.id.isdigit():
+            return f"{found.device.id!r} is not a BACnet device instance"
+        if int(found.device.id) in {d.instance for d in self.config.devices}:
+            return f"device {found.device.id} is in integrations.bacnet.devices: change it in the config"
+        return None
+
+    async def monitor(self, found: DiscoveredDevice) -> None:
+        """Poll the device from what discovery found (its cached scan, if any, for its segmentation)."""
+        self._add(found)
+
+    async def unmonitor(self, device_id: str) -> None:
+        """Forget the device's Peer and stop renewing its subscriptions."""
+        found = self.added.pop(device_id, None)
+        if found is not None and self.cov is not None:
+            self.cov.drop([point.id for point in found.points])
+        self.peers.pop(device_id, None)
+        self.settings.pop(device_id, None)
+
+    def _register_added(self, configured: Mapping[int, DeviceConfig]) -> set[int]:
+        """Register the devices users added (a device since put in the config is left to the config)."""
+        instances = set()
+        for found in self._ctx.monitored:
+            instance = int(found.device.id)
+            instances.add(instance)
+            if instance in configured:
+                self._ctx.logger.warning(
+                    "device %d, added from discovery, is in the config now: the config applies", instance
+                )
+                continue
+            self._add(found)
+        return instances
+
+    def _add(self, found: DiscoveredDevice) -> None:
+        """Register an added device with only its chosen points."""
+        instance = int(found.device.id)
+        self._register(from_discovered(found, self.cache.devices.get(instance)), DeviceConfig(instance))
+        self.added[found.device.id] = found
+
     # -- devices ------------------------------------------------------------------------------
 
     def _register(self, scan: ScannedDevice, setting: DeviceConfig) -> None:
@@ -275,10 +321,14 @@ class BacnetIntegration:
         return peer
 
     def _discovered(self, scan: ScannedDevice) -> DiscoveredDevice:
-        """Cache a discovered device; register it too when `poll_discovered` is on (or it is configured)."""
+        """Cache a discovered device; register it too when `poll_discovered` is on (or it is configured).
+
+        A device a user added keeps the points they chose.
+        """
         self.cache.put(scan)
         configured = {d.instance: d for d in self.config.devices}
-        if self.config.poll_discovered or scan.instance in configured:
+        polled = self.config.poll_discovered and str(scan.instance) not in self.added
+        if polled or scan.instance in configured:
             self._register(scan, configured.get(scan.instance, DeviceConfig(scan.instance)))
         return DiscoveredDevice(scan.device(self.config.poll_interval), scan.points())
 

@@ -6,11 +6,12 @@ that become the hub's Device and Points.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bacpypes3.basetypes import Segmentation
 from bacpypes3.primitivedata import ObjectIdentifier, ObjectType
 
+from hub.integration import DiscoveredDevice
 from hub.points import Device, Point, PointKind
 
 from .client import Client, Failure, Peer, RequestFailed
@@ -78,6 +79,18 @@ class ScannedDevice:
                 )
             )
         return tuple(out)
+
+
+def from_discovered(found: DiscoveredDevice, known: ScannedDevice | None) -> ScannedDevice:
+    """The scan behind a discovery result, with only its points' objects (`known`: the cached scan)."""
+    objects = []
+    for point in found.points:
+        kind, _, instance = point.address.partition(":")
+        scanned = ScannedObject(kind, int(instance), point.name, point.kind, units=point.units)
+        objects.append(replace(scanned, commandable=point.writable))
+    device = found.device
+    scan = known or ScannedDevice(int(device.id), device.address, device.name, device.vendor, device.model)
+    return replace(scan, address=device.address, objects=tuple(objects))
 
 
 async def object_list(client: Client, peer: Peer, progress: Callable[[str], None] | None = None) -> list:

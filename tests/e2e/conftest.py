@@ -12,6 +12,7 @@ import pytest_asyncio
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
+from hub.config import HubConfig
 from hub.core import Hub
 from hub.http.app import create_app
 from hub.http.keys import HUB_KEY
@@ -27,10 +28,16 @@ WAIT_MS = 10_000  # a bound on waits for the page; reached only when a test fail
 SHARED_LOOP = pytest.mark.asyncio(loop_scope="session")
 
 
+@pytest.fixture
+def site_config(tmp_path: Path) -> HubConfig:
+    """The config of the browser tests' hub: the demo site (a test module overrides it for its own site)."""
+    return ui_config(tmp_path)
+
+
 @pytest_asyncio.fixture(loop_scope="session")
-async def ui_hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
+async def ui_hub(site_config: HubConfig) -> AsyncIterator[RunningHub]:
     """A running hub (aiohttp on an ephemeral port) with the demo site and one user of each role."""
-    server = TestServer(create_app(Hub(ui_config(tmp_path))), host="127.0.0.1")
+    server = TestServer(create_app(Hub(site_config)), host="127.0.0.1")
     await server.start_server()
     try:
         running = RunningHub(server.app[HUB_KEY], server)  # type: ignore[index]

@@ -86,10 +86,11 @@ async def test_write__out_of_limits_shows_the_refusal_reason(page: Page, ui_hub:
     await screenshot(page, "point-refused")
 
 
-async def test_write__a_viewer_is_refused_by_the_role_check(page: Page, ui_hub: RunningHub):
+async def test_write__a_viewer_has_no_write_form_and_is_told_why(page: Page, ui_hub: RunningHub):
     await login(page, "vera")
     await page.goto("/points/vav-1.zone_setpoint")
-    await page.get_by_label("Value to write").fill("22")
-    await page.get_by_role("button", name="Write…").click()
-    await expect(page.locator("#write-outcome")).to_contain_text("needs the operator role")
-    assert set(await slots(ui_hub, "vav-1.zone_setpoint")) == {None}
+    await expect(page.get_by_role("heading", name="Command")).to_be_visible()
+    await expect(page.get_by_role("note")).to_have_text("Read-only: your role is viewer.")
+    await expect(page.locator("#write-form")).to_have_count(0)
+    await expect(page.get_by_label("Value to write")).to_have_count(0)
+    await screenshot(page, "point-viewer")

@@ -436,8 +436,9 @@ function init() {
   document.addEventListener("keydown", (event) => {
     if ((event.key === "Delete" || event.key === "Backspace") && !event.target.closest("input, textarea, select")) deleteSelected();
   });
-  document.getElementById("save").addEventListener("click", D.save);
-  document.getElementById("deploy").addEventListener("click", deploy);
+  // A viewer's page has no save and deploy buttons: the flow is shown read-only.
+  document.getElementById("save")?.addEventListener("click", D.save);
+  document.getElementById("deploy")?.addEventListener("click", deploy);
   window.addEventListener("resize", drawEdges);
   if (D.data.running) D.live.start(D.model.flow.id);
 }

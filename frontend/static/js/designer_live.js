@@ -81,6 +81,7 @@
   async function showDryRun() {
     const answer = await D.api("GET", `/api/flows/${encodeURIComponent(flowId)}/dry-run`);
     const button = document.getElementById("dry-run");
+    if (!button) return answer.body; // a viewer's page: no dry-run control
     button.dataset.enabled = answer.ok && answer.body.dry_run ? "true" : "false";
     button.textContent = button.dataset.enabled === "true" ? "Stop dry run (go live)" : "Start dry run";
     return answer.body;
@@ -125,8 +126,10 @@
     lastRun = null;
     clearTimeout(timer);
     document.getElementById("live-panel").hidden = false;
-    document.getElementById("dry-run").onclick = toggleDryRun;
-    document.getElementById("replay").onclick = replay;
+    const dryRun = document.getElementById("dry-run");
+    const replayButton = document.getElementById("replay");
+    if (dryRun) dryRun.onclick = toggleDryRun; // absent for a viewer, like the replay button
+    if (replayButton) replayButton.onclick = replay;
     showDryRun();
     poll();
   }
