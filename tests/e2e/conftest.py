@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from hub.config import HubConfig
 from hub.core import Hub
@@ -91,6 +91,12 @@ async def login(page: Page, user: str, password: str | None = None) -> None:
     await page.get_by_label("Password").fill(password or USERS[user][1])
     await page.get_by_role("button", name="Log in").click()
     await page.wait_for_url(lambda url: "/login" not in url)
+
+
+async def settled(page: Page) -> None:
+    """Wait until htmx has wired what it swapped in: it does so when the swap settles (20 ms later),
+    so a control used sooner would do nothing — faster than any person, not than a test."""
+    await expect(page.locator(".htmx-settling, .htmx-request")).to_have_count(0)
 
 
 async def screenshot(page: Page, name: str) -> Path:

@@ -12,7 +12,7 @@ from playwright.async_api import Dialog, Locator, Page, expect
 
 from hub.bms.model import BmsType, Reading, Transport
 from tests.conftest import RunningHub
-from tests.e2e.conftest import SHARED_LOOP, login, screenshot
+from tests.e2e.conftest import SHARED_LOOP, login, screenshot, settled
 
 pytestmark = SHARED_LOOP
 
@@ -39,6 +39,7 @@ async def open_dialog(card: Locator, page: Page, button: str, title: str) -> Loc
     await card.get_by_role("button", name=button, exact=True).click()
     dialog = page.get_by_role("dialog", name=title)
     await expect(dialog).to_be_visible()
+    await settled(page)
     return dialog
 
 
