@@ -32,6 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from hub.cli import tune_collector
 from hub.config import FlowsConfig, HubConfig, IdentityConfig, MqttConfig, TcpListenerConfig
 from hub.core import Hub
 
@@ -81,7 +82,8 @@ async def one_run(
     )
     hub = Hub(config)
     await hub.start()
-    gc.freeze()  # as `bms-hub run` does once the hub has started (hub/cli.py)
+    defaults = gc.get_threshold()
+    tune_collector()  # as `bms-hub run` does once the hub has started
     try:
         total = DEVICES * POINTS_PER_DEVICE
         async with asyncio.timeout(120):
@@ -117,6 +119,7 @@ async def one_run(
     finally:
         await hub.stop()
         gc.unfreeze()  # the next run's hub starts from a clean slate: this one's objects can go
+        gc.set_threshold(*defaults)
 
 
 async def main_async(args: argparse.Namespace) -> None:

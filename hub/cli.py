@@ -146,6 +146,22 @@ def _configure_logging(level: LogLevel) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
+GC_THRESHOLDS = (700, 10, 1000)  # CPython's young passes; a full pass every 1,000th middle one, not 10th
+
+
+def tune_collector() -> None:
+    """Keep the garbage collector's full passes off the event loop's back once the hub has started.
+
+    What starting made (modules, config, points, devices) lives as long as the hub: frozen, it is out
+    of every pass (over ~100 MB of objects a full pass held the loop 100-300 ms). A full pass over what
+    the hub holds after that (retained messages, latest samples, traces: ~100,000 objects) still takes
+    30-70 ms; at 10,000 points CPython's default thresholds ran one every 5 s, most of the loop's pauses
+    over 20 ms. With GC_THRESHOLDS they are minutes apart; cyclic garbage waits that long.
+    """
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def _bind_http(host: str, port: int) -> socket.socket:
     """Bind the one HTTP port, with a message that names it when that fails."""
     try:
@@ -181,9 +197,7 @@ async def serve(config: HubConfig) -> None:
             config.http.host,
             port,
         )
-        # What starting made (modules, config, points, devices) lives as long as the hub: take it out
-        # of the collector's full passes, which over ~100 MB of objects held the event loop 100-300 ms.
-        gc.freeze()
+        tune_collector()
         await stop.wait()
         _LOGGER.info("stopping")
     finally:

@@ -145,7 +145,7 @@ class StoreConfig:
 @dataclass(frozen=True)
 class FlowsConfig:
     directories: tuple[Path, ...] = (Path("blueprints"), Path("flows"))  # the last one receives deploys
-    trace_depth: int = 50  # runs kept per flow in its traces (0: none)
+    trace_depth: int = 10  # runs kept per flow in its traces (0: none)
     hot_reload: bool = True  # reload flows when their files change on disk
     reload_debounce: float = 1.0  # s without further changes before a reload
     reload_poll_interval: float = 2.0  # s between checks of the files' modification times

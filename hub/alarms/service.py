@@ -25,7 +25,14 @@ from hub.commands import AuditEvent, WriteOutcome
 from hub.health import ComponentHealth, HealthStatus
 from hub.mqtt.broker import EmbeddedBroker
 from hub.mqtt_api.alerts import AlertAction, AlertVerb
-from hub.points import DeviceStatus, DeviceStatusChanged, PointRegistry, PointUpdate
+from hub.points import (
+    DeviceAdded,
+    DeviceStatus,
+    DeviceStatusChanged,
+    PointAdded,
+    PointRegistry,
+    PointUpdate,
+)
 from hub.store_tables import Database
 from hub.supervisor import Supervisor
 
@@ -103,6 +110,12 @@ class AlarmService:
             bus.subscribe(FlowRecovered, self._on_flow_recovered),
             bus.subscribe(AlertAction, self._on_alert_action),
         ]
+        if self._stale is not None:  # integrations register their points after the alarms start
+            registrations = self._points.bus
+            self._unsubscribe += [
+                registrations.subscribe(PointAdded, self._stale.point_added),
+                registrations.subscribe(DeviceAdded, self._stale.device_added),
+            ]
         self._supervisor.spawn("alarms.history", self._history.run)
         self._supervisor.spawn("alarms.tick", self._run_ticks)
         for delivery in self.deliveries:

@@ -4,13 +4,13 @@ A source only says what it sees (a Condition); the service turns a change into a
 source may repeat itself freely. Bus-driven sources (devices, writes, flows) live in the service.
 """
 
-import contextlib
+import heapq
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from hub.alarms.model import Severity, SourceKind
 from hub.alarms.settings import LimitRule, StaleRule
-from hub.points import Point, PointRegistry, Quality, Sample
+from hub.points import DeviceAdded, PointAdded, PointRegistry, Quality, Sample
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,13 @@ def limit_watches(
 
 
 class StaleWatch:
-    """Points without a sample for `factor` times their interval (counted from start when never sampled)."""
+    """Points without a sample for `factor` times their interval (counted from start when never sampled).
+
+    A tick judges only the points whose staleness may have changed (those past their deadline, those
+    stale now, those (re-)registered since the last tick) so that it stays cheap at 10,000 points.
+    A sample moves a deadline silently (samples inside the deadband are not even published), so a point
+    is judged on the registry's latest sample once its deadline has passed.
+    """
 
     def __init__(
         self,
@@ -149,40 +155,111 @@ class StaleWatch:
         self._report = report
         self._is_active = is_active
         self._since = since
-        self._alarm_ids: dict[str, str] = {}  # point id -> its stale alarm's id, made once
+        self._alarm_prefix = f"{SourceKind.STALE}:"
+        self._order: dict[str, int] = {}  # watched point -> its place in the registry: reports keep it
+        self._intervals: dict[str, float] = {}  # point -> its interval, until it is registered again
+        self._by_device: dict[str, set[str]] = {}  # device -> points that take its poll interval
+        self._new: set[str] = set()  # (re-)registered since the last tick
+        self._stale: set[str] = set()
+        self._due: dict[str, float] = {}  # fresh point -> the deadline of its live heap entry
+        self._heap: list[tuple[float, str]] = []  # (deadline, point); an entry not in _due is dropped
+        for point_id in rule.points:  # named points may not be registered yet: judged once they are
+            self._order.setdefault(point_id, len(self._order))
+        self._new.update(self._order)
+        if not rule.points:
+            for point in points.points():
+                self._watch(point.id)
 
-    def _watched(self) -> list[Point]:
-        points = self._points
+    def point_added(self, added: PointAdded) -> None:
+        """Judge a (re-)registered point at the next tick: it may be new or have another interval."""
+        self._watch(added.point.id)
+
+    def device_added(self, added: DeviceAdded) -> None:
+        """Judge again the points that take this device's poll interval (it may have changed)."""
+        for point_id in self._by_device.pop(added.device.id, ()):
+            self._watch(point_id)
+
+    def _watch(self, point_id: str) -> None:
         if not self._rule.points:
-            return list(points.points())
-        watched = []
-        for point_id in self._rule.points:
-            with contextlib.suppress(KeyError):  # not registered (yet): its integration may be starting
-                watched.append(points.point(point_id))
-        return watched
+            self._order.setdefault(point_id, len(self._order))
+        if point_id in self._order:
+            self._intervals.pop(point_id, None)
+            self._new.add(point_id)
 
     def tick(self, now: float) -> None:
-        """Report the watched points whose staleness changed (every point a tick: keep it cheap)."""
-        latest = self._points.latest_all()
-        intervals: dict[str, float] = {}  # device id -> poll interval, during this tick
-        alarm_ids, is_active = self._alarm_ids, self._is_active
-        for point in self._watched():
-            point_id = point.id
-            interval = point.poll_interval or intervals.get(point.device_id)
-            if not interval:
-                try:
-                    interval = intervals[point.device_id] = self._points.device(point.device_id).poll_interval
-                except KeyError:
+        """Report the watched points whose staleness changed."""
+        heap, due, intervals, factor = self._heap, self._due, self._intervals, self._factor
+        latest, is_active, prefix = self._points.latest_all(), self._is_active, self._alarm_prefix
+        judged = self._new | self._stale
+        self._new = set()
+        later: list[tuple[float, str]] = []  # pushed after the pops: a deadline may equal `now`
+        while heap and heap[0][0] <= now:
+            deadline, point_id = heapq.heappop(heap)
+            if due.get(point_id) != deadline:
+                continue  # superseded
+            # The usual case, kept lean: sampled since, so not stale, and its alarm agrees.
+            sample, interval = latest.get(point_id), intervals.get(point_id)
+            if sample is not None and interval is not None:
+                last, span = sample.timestamp, factor * interval
+                if not now - last > span and not is_active(prefix + point_id):
+                    due[point_id] = last + span
+                    later.append((last + span, point_id))
                     continue
-            sample = latest.get(point_id)
-            age = now - (sample.timestamp if sample is not None else self._since)
-            stale = age > self._factor * interval
-            alarm_id = alarm_ids.get(point_id)
-            if alarm_id is None:
-                alarm_id = alarm_ids[point_id] = f"{SourceKind.STALE}:{point_id}"
-            if stale == is_active(alarm_id):
-                continue
-            message = render(self._rule.message, {"point": point_id, "age": round(age), "interval": interval})
-            value = None if sample is None else sample.value
-            severity = self._rule.severity
-            self._report(Condition(alarm_id, stale, SourceKind.STALE, point_id, severity, message, value))
+            del due[point_id]
+            judged.add(point_id)
+        changed = [c for c in (self._judge(p, now, later) for p in judged) if c is not None]
+        if len(later) > len(heap):
+            heap.extend(later)
+            heapq.heapify(heap)
+        else:
+            for entry in later:
+                heapq.heappush(heap, entry)
+        changed.sort(key=lambda condition: self._order[condition.subject])
+        for condition in changed:
+            self._report(condition)
+
+    def _judge(self, point_id: str, now: float, later: list[tuple[float, str]]) -> Condition | None:
+        """The point's condition when its alarm says otherwise; a fresh point is given its next deadline."""
+        sample = self._points.latest(point_id)
+        interval = self._intervals.get(point_id)
+        if interval is None or sample is None:  # no sample: maybe no longer registered
+            interval = self._interval(point_id)
+            if interval is None:
+                self._stale.discard(point_id)
+                self._due.pop(point_id, None)
+                return None
+        last = self._since if sample is None else sample.timestamp
+        age = now - last
+        span = self._factor * interval
+        stale = age > span
+        if stale:
+            self._stale.add(point_id)
+            self._due.pop(point_id, None)
+        else:
+            self._stale.discard(point_id)
+            deadline = last + span
+            if self._due.get(point_id) != deadline:
+                self._due[point_id] = deadline
+                later.append((deadline, point_id))
+        alarm_id = self._alarm_prefix + point_id
+        if stale == self._is_active(alarm_id):
+            return None
+        message = render(self._rule.message, {"point": point_id, "age": round(age), "interval": interval})
+        value = None if sample is None else sample.value
+        return Condition(alarm_id, stale, SourceKind.STALE, point_id, self._rule.severity, message, value)
+
+    def _interval(self, point_id: str) -> float | None:
+        """The point's poll interval, or its device's; None when it is not registered or never polled."""
+        points = self._points
+        try:
+            point = points.point(point_id)
+            interval = point.poll_interval
+            if not interval:
+                interval = points.device(point.device_id).poll_interval
+                self._by_device.setdefault(point.device_id, set()).add(point_id)
+        except KeyError:
+            return None
+        if not interval:
+            return None
+        self._intervals[point_id] = interval
+        return interval

@@ -146,7 +146,7 @@ class EngineContext:
 class FlowEngine:
     """Starts, stops and restarts flows by id; each runs in its own runner."""
 
-    def __init__(self, ctx: EngineContext, trace_depth: int = 50) -> None:
+    def __init__(self, ctx: EngineContext, trace_depth: int = 10) -> None:
         self.ctx = ctx
         self.trace_depth = trace_depth
         self._runners: dict[str, FlowRunner] = {}

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 MAX_DELIVERIES = 100_000  # in one run: more means values chase each other around a loop
-WRITE_HISTORY = 200  # writes kept per flow for the state API, dry run and replay
+WRITE_HISTORY = 50  # writes kept per flow for the state API and dry run (bounded: 200 flows on a Pi)
 
 
 class FlowState(StrEnum):

@@ -20,6 +20,8 @@ from bacpypes3.local.device import DeviceObject
 from bacpypes3.local.networkport import NetworkPortObject
 from bacpypes3.local.object import Object
 
+from . import speedups
+
 BIND_TIMEOUT_S = 5.0
 VENDOR_ID = 999  # bacpypes3's own vendor id: an unregistered, test-and-lab value
 
@@ -124,6 +126,7 @@ async def open_application(
 ) -> Application:
     """Check the bind, build the application and wait until its sockets are bound."""
     check_bind(endpoint)
+    speedups.install()  # before the first packet is decoded
     app = app_class.from_object_list([device, network_port(endpoint, bbmd, ttl, serve_bbmd), *objects])
     try:
         async with asyncio.timeout(BIND_TIMEOUT_S):

@@ -1,11 +1,23 @@
 """Each alarm source raises and clears with the right delays, on a controlled clock."""
 
+import dataclasses
+
 from hub.alarms.model import FlowErrored, FlowRecovered, Severity
 from hub.alarms.settings import LimitRule, SourceRule, StaleRule
-from hub.alarms.sources import render
+from hub.alarms.sources import Condition, StaleWatch, render
+from hub.bus import Bus
 from hub.commands import AuditEvent, WriteOutcome, WriteSource
-from hub.points import DeviceState, DeviceStatus
-from tests.alarms.conftest import QUIET, StartSite
+from hub.points import (
+    Device,
+    DeviceAdded,
+    DeviceState,
+    DeviceStatus,
+    Point,
+    PointAdded,
+    PointRegistry,
+    Sample,
+)
+from tests.alarms.conftest import QUIET, T0, StartSite
 
 HIGH = "limit:ahu-1.temp:high"
 LOW = "limit:ahu-1.temp:low"
@@ -83,6 +95,40 @@ async def test_stale__a_point_that_never_reported_counts_from_start(site: StartS
     assert s.states() == {"stale:ahu-1.temp": "active_unacked", "stale:ahu-1.fan": "active_unacked"}
 
 
+async def test_stale__raised_again_after_a_resolve_while_still_stale(site: StartSite) -> None:
+    s = await site(QUIET, stale=StaleRule(factor=2.0, points=("ahu-1.temp",)))
+    s.advance(11)
+    s.alarms.resolve("stale:ahu-1.temp", "ops")
+    assert s.states() == {"stale:ahu-1.temp": "normal"}
+    s.advance(1)
+    assert s.states() == {"stale:ahu-1.temp": "active_unacked"}
+
+
+async def test_stale__an_alarm_restored_active_is_cleared_once_the_point_is_fresh(site: StartSite) -> None:
+    s = await site(QUIET, stale=StaleRule(factor=2.0, points=("ahu-1.temp",)))
+    s.advance(11)
+    s.sample("ahu-1.temp", 20.0)
+    await s.restart()  # restored as active before any tick
+    assert s.states() == {"stale:ahu-1.temp": "active_unacked"}
+    s.advance(1)
+    assert s.states() == {"stale:ahu-1.temp": "cleared_unacked"}
+
+
+async def test_stale__points_registered_later_and_interval_changes_are_followed(site: StartSite) -> None:
+    s = await site(QUIET, stale=StaleRule(factor=2.0, points=("vav-1.flow", "ahu-1.temp")))
+    s.sample("ahu-1.temp", 20.0)
+    s.points.add_device(
+        Device("vav-1", "VAV 1", "test", poll_interval=60.0), [Point("vav-1.flow", "vav-1", "flow")]
+    )
+    s.advance(11)
+    assert s.states() == {"stale:ahu-1.temp": "active_unacked"}  # vav-1.flow: 11 s of 2 x 60 s
+    s.advance(50)
+    assert s.states() == {"stale:ahu-1.temp": "active_unacked"}
+    s.points.add_device(dataclasses.replace(s.points.device("vav-1"), poll_interval=30.0))
+    s.advance(0)  # now 61 s of 2 x 30 s
+    assert s.states() == {"stale:ahu-1.temp": "active_unacked", "stale:vav-1.flow": "active_unacked"}
+
+
 async def test_device_offline__raised_and_cleared(site: StartSite) -> None:
     s = await site(device_offline=SourceRule(severity=Severity.CRITICAL))
     s.points.set_device_state("ahu-1", DeviceState(DeviceStatus.OFFLINE, last_error="timeout"))
@@ -144,3 +190,53 @@ def test_render__values_in_the_template_and_unknown_names_kept() -> None:
         == "p at 3 °C ({nope})"
     )
     assert render("broken {", {}) == "broken {"
+
+
+def test_stale_watch__a_tick_looks_only_at_points_due_stale_or_new() -> None:
+    """10,000 points, three of them quiet: after the first tick, only those (and a new one) are judged."""
+    clock = [T0]
+    bus = Bus()
+    points = PointRegistry(bus, clock=lambda: clock[0])
+    for d in range(100):
+        device = Device(f"d{d}", f"D{d}", "test", poll_interval=5.0)
+        points.add_device(device, [Point(f"d{d}.p{i}", f"d{d}", f"p{i}") for i in range(100)])
+    quiet = ["d0.p1", "d0.p2", "d7.p3"]
+    for point in points.points():
+        points.update(point.id, Sample(1.0, T0 - 5 if point.id in quiet else T0))
+    active: set[str] = set()
+    asked: list[str] = []  # every alarm a tick consulted: one per point it looked at
+    reports: list[Condition] = []
+
+    def is_active(alarm_id: str) -> bool:
+        asked.append(alarm_id)
+        return alarm_id in active
+
+    def report(condition: Condition) -> None:
+        reports.append(condition)
+        (active.add if condition.active else active.discard)(condition.alarm_id)
+
+    watch = StaleWatch(StaleRule(), 3.0, points, report, is_active, since=T0 - 5)
+    bus.subscribe(PointAdded, watch.point_added)
+    bus.subscribe(DeviceAdded, watch.device_added)
+
+    def tick(at: float) -> list[str]:
+        asked.clear()
+        reports.clear()
+        watch.tick(at)
+        return sorted(a.removeprefix("stale:") for a in asked)
+
+    assert len(tick(T0)) == 10_000  # the first tick judges every point once
+    assert tick(T0 + 9) == []
+    assert tick(T0 + 10.5) == sorted(quiet)
+    assert [(c.alarm_id, c.active, c.message, c.value, c.severity) for c in reports] == [
+        (f"stale:{p}", True, f"{p} has not reported for 16 s", 1.0, Severity.MINOR) for p in quiet
+    ]
+    assert tick(T0 + 11.5) == sorted(quiet)  # stale points are looked at every tick
+    assert reports == []
+    points.update("d0.p2", Sample(2.0, T0 + 12))
+    points.add_device(Device("new", "New", "test", poll_interval=1.0), [Point("new.p", "new", "p")])
+    assert tick(T0 + 12.5) == sorted(["d0.p1", "d0.p2", "d7.p3", "new.p"])
+    assert [(c.alarm_id, c.active) for c in reports] == [("stale:d0.p2", False), ("stale:new.p", True)]
+    assert tick(T0 + 13.5) == ["d0.p1", "d7.p3", "new.p"]
+    assert len(tick(T0 + 15.5)) == 10_000  # nothing sampled the others since T0: all due (and stale) now
+    assert len(active) == 10_000  # all 10,001 points but d0.p2, sampled at T0 + 12
