@@ -25,7 +25,8 @@ CPU = the hub process's utime+stime (/proc) over the window, % of one core. RSS 
 window's start and end; growth = least-squares slope of RSS sampled every 10 s, per hour and as % of
 the start. Loop lag p99 = the hub's watchdog (/api/health `event_loop.lag_p99_ms`, its last minute),
 read every 10 s once a whole minute of the window has passed: the worst and the median reading.
-Change → subscriber / → DOM: bench/site_probe.py. Samples lost: bench/site_check.py. Database
+Change → subscriber / → DOM: bench/site_probe.py (its browser and MQTT client start with the warm-up;
+only the window's rounds count). Samples lost: bench/site_check.py. Database
 growth = slope of hub.db* sizes. Nothing is asserted: each figure is printed next to its target with
 "meets" or "below".
 """
@@ -125,15 +126,18 @@ async def measure(site: Site, duration: float, warmup: float) -> Window:
     window.ready_s = site.ready_s
     _progress(f"hub pid {hub.pid} on port {hub.port}; every device polled after {window.ready_s} s")
     _progress(f"warm-up {warmup:g} s")
-    await asyncio.sleep(warmup)
-    _progress(f"measuring {duration:g} s")
-    window.metrics = (await api.metrics(), {})
-    window.clients = (site.client_figures(), {})
-    began = time.monotonic()
-    window.began = time.time()
-    cpu0 = hub.cpu_seconds()
-    probe = asyncio.create_task(run_rounds(api, site.probe_input, began + duration, PROBE_EVERY_S))
+    began = time.monotonic() + warmup
+    probe = asyncio.create_task(  # the browser and its client start now, outside the window
+        run_rounds(api, site.probe_input, began + duration, PROBE_EVERY_S, record_from=began)
+    )
     try:
+        await asyncio.sleep(warmup)
+        _progress(f"measuring {duration:g} s")
+        window.metrics = (await api.metrics(), {})
+        window.clients = (site.client_figures(), {})
+        began = time.monotonic()
+        window.began = time.time()
+        cpu0 = hub.cpu_seconds()
         while (elapsed := time.monotonic() - began) < duration:
             window.series.append((elapsed, hub.rss_mb(), hub.database_bytes()))
             body = await api.health() or {}

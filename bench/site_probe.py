@@ -76,17 +76,25 @@ async def browser_page(api: Api) -> AsyncIterator[Page]:
             await browser.close()
 
 
-async def run_rounds(api: Api, obj: ReadOnlyInput, until: float, every: float) -> Latencies:
-    """Change the probe every `every` s until the monotonic time `until`; time each change's arrivals."""
+async def run_rounds(
+    api: Api, obj: ReadOnlyInput, until: float, every: float, record_from: float = 0.0
+) -> Latencies:
+    """Change the probe every `every` s until the monotonic time `until`; time each change's arrivals.
+
+    Rounds before the monotonic time `record_from` run but are not kept: the browser and the MQTT
+    client then start during a warm-up, and their own start-up is not inside the measured window.
+    """
     result = Latencies()
     try:
-        await _rounds(result, api, obj, until, every)
+        await _rounds(result, api, obj, until, every, record_from)
     except (aiomqtt.MqttError, PlaywrightError, TimeoutError) as err:  # the hub stopped answering
         result.error = repr(err)
     return result
 
 
-async def _rounds(result: Latencies, api: Api, obj: ReadOnlyInput, until: float, every: float) -> None:
+async def _rounds(
+    result: Latencies, api: Api, obj: ReadOnlyInput, until: float, every: float, record_from: float
+) -> None:
     arrivals: dict[float, asyncio.Future[float]] = {}
     async with (
         aiomqtt.Client(
@@ -112,9 +120,10 @@ async def _rounds(result: Latencies, api: Api, obj: ReadOnlyInput, until: float,
                 n += 1
                 value = 100.0 + n % 800  # a new value each round (below 1,000: the page shows 2 decimals)
                 arrivals[value] = asyncio.get_running_loop().create_future()
+                kept = result if time.monotonic() >= record_from else Latencies()
                 sent = time.time() * 1000
                 obj.presentValue = value
-                await _one_round(result, page, arrivals[value], value, sent)
+                await _one_round(kept, page, arrivals[value], value, sent)
                 del arrivals[value]
                 await asyncio.sleep(every)
         finally:

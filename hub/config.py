@@ -140,6 +140,7 @@ class StoreConfig:
     raw_retention_hours: float = 24.0  # raw samples older than this are purged
     raw_retention_overrides: Mapping[str, float] = field(default_factory=dict)  # point id -> hours
     rollup_retention_days: float = 30.0  # 15- and 30-minute rollups older than this are purged
+    event_retention_days: float = 30.0  # events (audit, activity, closed alarms) older than this are purged
 
 
 @dataclass(frozen=True)
@@ -458,6 +459,7 @@ STORE_SCHEMA = vol.Schema(
         vol.Optional("raw_retention_hours"): number(0.01, 87_600, "a number of hours"),
         vol.Optional("raw_retention_overrides"): retention_overrides,
         vol.Optional("rollup_retention_days"): number(1, 3650, "a number of days"),
+        vol.Optional("event_retention_days"): number(1, 3650, "a number of days"),
     }
 )
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub import __version__
+from hub.alarms.history import KIND as ALARM_EVENTS
 from hub.alarms.service import AlarmService
 from hub.auth.service import AuthService
 from hub.bms.service import BmsConnections
@@ -98,6 +99,7 @@ class Hub:
             broker=self.broker,
             supervisor=self.supervisor,
         )
+        self.store.purger.protect(ALARM_EVENTS, self.alarms.needs_history)  # the projection replays them
         self.flows = FlowService(
             config.flows,
             config.source.parent if config.source else Path.cwd(),

@@ -15,6 +15,8 @@ from hub.store_samples import convert_samples
 
 _LOGGER = logging.getLogger(__name__)
 
+EVENTS_DELETABLE_AFTER_S = 86_400  # the delete trigger's bound, and the shortest event retention
+
 Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
 
 
@@ -125,6 +127,17 @@ async def m006_monitored_devices(db: aiosqlite.Connection) -> None:
     )
 
 
+async def m007_event_retention(db: aiosqlite.Connection) -> None:
+    """Events may be purged once a day old (retention); younger ones still refuse deletes, all updates."""
+    await _run(
+        db,
+        "DROP TRIGGER events_append_only_delete",
+        f"""CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+            WHEN old.ts > (CAST(strftime('%s', 'now') AS INTEGER) - {EVENTS_DELETABLE_AFTER_S}) * 1000
+            BEGIN SELECT RAISE(ABORT, 'events are append-only for their first day'); END""",
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_rollups,
@@ -132,6 +145,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m004_auth,
     m005_bms,
     m006_monitored_devices,
+    m007_event_retention,
 )
 
 

@@ -80,7 +80,10 @@ class Store:
         self._clock = clock
         self.purger = Purger(
             RetentionPolicy(
-                config.raw_retention_hours, config.raw_retention_overrides, config.rollup_retention_days
+                config.raw_retention_hours,
+                config.raw_retention_overrides,
+                config.rollup_retention_days,
+                config.event_retention_days,
             )
         )
         self.discovery = SqliteDiscoveryStore(self, legacy_discovery)
@@ -391,6 +394,7 @@ class Store:
             "commit_ms": round(self.commit_seconds * 1000, 3),
             "db_bytes": self.database_bytes(),
             "rows_purged": self.purger.rows_purged,
+            "events_purged": self.purger.events_purged,
             "last_error": self.last_error,
         }
         status = HealthStatus.DEGRADED if self.last_error or self._db is None else HealthStatus.OK

@@ -15,7 +15,16 @@ from dataclasses import dataclass
 import aiohttp
 
 from hub.alarms.history import AlarmHistory
-from hub.alarms.model import Alarm, AlarmEvent, EventKind, FlowErrored, FlowRecovered, Severity, SourceKind
+from hub.alarms.model import (
+    Alarm,
+    AlarmEvent,
+    AlarmState,
+    EventKind,
+    FlowErrored,
+    FlowRecovered,
+    Severity,
+    SourceKind,
+)
 from hub.alarms.notify import Delivery, Notice, email, publish_mqtt, webhook
 from hub.alarms.projection import Projection
 from hub.alarms.settings import AlarmsConfig
@@ -216,6 +225,11 @@ class AlarmService:
     def alarms(self) -> list[Alarm]:
         """Every alarm ever raised, in its latest state."""
         return list(self._projection.alarms.values())
+
+    def needs_history(self, alarm_id: str) -> bool:
+        """Whether the alarm's events must outlive the event retention: it is open or shelved."""
+        alarm = self._projection.get(alarm_id)
+        return alarm is not None and (alarm.state is not AlarmState.NORMAL or alarm.shelved_until is not None)
 
     async def history(self, alarm_id: str) -> list[AlarmEvent]:
         """One alarm's transitions, oldest first."""

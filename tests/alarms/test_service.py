@@ -89,3 +89,27 @@ async def test_acting_on_an_unknown_alarm(site: StartSite) -> None:
         s.alarms.acknowledge("nope", "ann")
     s.bus.publish(AlertAction(AlertVerb.RESOLVE, "nope", None, None, None))  # logged, nothing else
     assert s.states() == {}
+
+
+async def test_event_retention_keeps_the_history_of_open_and_shelved_alarms(site: StartSite) -> None:
+    """Wired as in hub/core.py: the store purges expired alarm events only of closed alarms."""
+    s = await site()
+    s.store.purger.protect("alarm", s.alarms.needs_history)
+    s.alarms.raise_flow_alarm("f", "open", Severity.MAJOR, "still active")
+    for name in ("closed", "shelved"):
+        s.alarms.raise_flow_alarm("f", name, Severity.MINOR, "over")
+        s.alarms.clear_flow_alarm("f", name)
+        s.alarms.resolve(f"flow:f:{name}", "ann")
+    s.alarms.shelve("flow:f:shelved", T0 + 100 * 86400, "seasonal", "ann")
+    await s.restart()  # every event in the database
+
+    s.clock.now += 40 * 86400  # all of them past the 30-day retention
+    assert await s.store.flush()
+    restarted = await s.restart()
+
+    assert {a.id: str(a.state) for a in restarted.alarms()} == {
+        "flow:f:open": "active_unacked",
+        "flow:f:shelved": "normal",
+    }
+    assert [e.kind for e in await restarted.history("flow:f:open")] == ["raised"]
+    assert await restarted.history("flow:f:closed") == []

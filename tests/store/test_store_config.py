@@ -26,9 +26,10 @@ def test_store_section__valid(tmp_path):
           raw_retention_overrides:
             12345.analogInput.1: 168
           rollup_retention_days: 90
+          event_retention_days: 365
         """,
     )
-    assert config.store == StoreConfig(2.5, 5000, 50000, 48.0, {"12345.analogInput.1": 168.0}, 90.0)
+    assert config.store == StoreConfig(2.5, 5000, 50000, 48.0, {"12345.analogInput.1": 168.0}, 90.0, 365.0)
 
 
 def test_store_section__defaults(tmp_path):
@@ -47,6 +48,7 @@ def test_store_section__every_mistake_with_its_line(tmp_path):
                 ahu-1.sat: forever
                 ahu-1.rat: 0
               rollup_retention_day: 30
+              event_retention_days: 0.5
             """,
         )
     issues = [str(issue) for issue in info.value.issues]
@@ -58,4 +60,5 @@ def test_store_section__every_mistake_with_its_line(tmp_path):
         f"{path}:5: store.raw_retention_overrides.ahu-1.sat: {hours}, got 'forever'",
         f"{path}:6: store.raw_retention_overrides.ahu-1.rat: {hours}, got 0",
         f"{path}:7: store.rollup_retention_day: unknown key (did you mean 'rollup_retention_days'?)",
+        f"{path}:8: store.event_retention_days: expected a number of days between 1 and 3650, got 0.5",
     ]
