@@ -70,6 +70,11 @@ _OBSERVE = """(pointId) => {
     if (!(text in window.__seen)) window.__seen[text] = performance.timeOrigin + performance.now();
   }).observe(document.getElementById("row-" + pointId), {childList: true, subtree: true});
 }"""
+_CONSUME_SEEN = """(t) => {
+  const at = window.__seen[t];
+  if (at) delete window.__seen[t];
+  return at;
+}"""
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -103,8 +108,11 @@ async def watch(page: Page, device_id: str, point_id: str) -> None:
 
 
 async def shown_at(page: Page, value: float, timeout_ms: float = 30_000) -> float:
-    """When (epoch ms, the browser's clock = this machine's) the watched cell first showed `value`."""
-    seen = await page.wait_for_function("(t) => window.__seen[t]", arg=f"{value:.2f}", timeout=timeout_ms)
+    """When (epoch ms, the browser's clock = this machine's) the watched cell first showed `value`.
+
+    The entry is consumed, so a value that comes round again (the site probe's values wrap) is timed
+    from its new appearance, not its first one."""
+    seen = await page.wait_for_function(_CONSUME_SEEN, arg=f"{value:.2f}", timeout=timeout_ms)
     return await seen.json_value()
 
 

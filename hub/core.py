@@ -18,6 +18,7 @@ from hub.discovery import DiscoveryService
 from hub.flows.nodes import builtin_registry
 from hub.flows.service import FlowService
 from hub.health import HealthRegistry
+from hub.heap import HeapTrimmer
 from hub.identity import Identity, load_identity
 from hub.integration import IntegrationContext
 from hub.loader import IntegrationManager
@@ -123,6 +124,8 @@ class Hub:
         self.health.register("store", self.store.health)
         self.watchdog = LoopWatchdog()
         self.health.register("event_loop", self.watchdog.health)
+        self.heap = HeapTrimmer()
+        self.health.register("heap", self.heap.health)
         self.metrics = Metrics(self.health.report, self.bus)
 
     @property
@@ -148,6 +151,7 @@ class Hub:
         await self.monitoring.load()  # before the integrations: they get their added devices at setup
         await self.auth.start()  # the first admin, or the setup token, before anyone can connect
         self.supervisor.spawn("loop-watchdog", self.watchdog.run)
+        self.supervisor.spawn("heap-trim", self.heap.run)
         await self.broker.start()
         self._status = StatusPublisher(self.broker, self._identity, self.version, self.health)
         if self.config.bridge.enabled:

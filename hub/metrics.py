@@ -205,6 +205,22 @@ FAMILIES: tuple[Family, ...] = (
         "Times the event loop was blocked past the watchdog threshold.",
         _one("event_loop", "stalls"),
     ),
+    Family(
+        "heap_bytes",
+        Kind.GAUGE,
+        "The C heap after its last trim: bytes in use, and free bytes the allocator keeps.",
+        (
+            Figure("heap", ("in_use_bytes",), {"state": "in_use"}),
+            Figure("heap", ("free_bytes",), {"state": "free"}),
+        ),
+        ("state",),
+    ),
+    Family(
+        "heap_released_bytes",
+        Kind.COUNTER,
+        "Bytes the heap trims gave back to the operating system.",
+        _one("heap", "released_bytes"),
+    ),
 )
 
 

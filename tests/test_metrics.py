@@ -1,7 +1,9 @@
 """GET /metrics: Prometheus text that a Prometheus parser reads, with the hub's figures in it."""
 
+import asyncio
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from hub.metrics import FAMILIES, PREFIX, Kind
@@ -39,6 +41,16 @@ async def test_metrics_name_every_component_and_count_writes(fakes_hub: RunningH
     assert metrics["process_resident_memory_bytes"][()] > 0
     assert "bms_hub_poll_cycles_total" in metrics
     assert "bms_hub_samples_written_total" in metrics
+
+
+async def test_heap_figures_after_a_trim(fakes_hub: RunningHub) -> None:
+    if not fakes_hub.hub.heap.supported:
+        pytest.skip("no malloc_trim outside glibc")
+    figures = await asyncio.to_thread(fakes_hub.hub.heap.trim)
+    metrics = await _scrape(fakes_hub)
+    assert metrics["bms_hub_heap_bytes"][(("state", "in_use"),)] == figures.in_use_bytes
+    assert metrics["bms_hub_heap_bytes"][(("state", "free"),)] == figures.free_bytes
+    assert metrics["bms_hub_heap_released_bytes_total"][()] >= figures.released_bytes
 
 
 async def test_a_component_that_is_not_running_has_no_metrics(fakes_hub: RunningHub) -> None:
