@@ -212,7 +212,8 @@ def summary(window: Window, scale: site_hub.Scale) -> dict:
     rss0, rss1 = window.series[0][1], window.series[-1][1]
     rss = [(t, r) for t, r, _ in window.series]
     growth = slope_per_hour(rss)
-    drift = same_phase_drift_per_hour(rss, chunk_cycle_s(scale.poll_interval))
+    cycle = chunk_cycle_s(scale.poll_interval)
+    drift = same_phase_drift_per_hour(rss, cycle)
     db_growth = slope_per_hour([(t, d / 1e6) for t, _, d in window.series])
     late = window.latencies
     components = window.health.get("components", {})
@@ -227,7 +228,7 @@ def summary(window: Window, scale: site_hub.Scale) -> dict:
         "rss_growth_percent_per_h": round(100 * growth / rss0, 2),
         "rss_drift_mb_per_h": None if drift is None else round(drift, 1),
         "rss_drift_percent_per_h": None if drift is None else round(100 * drift / rss0, 2),
-        "chunk_cycle_s": chunk_cycle_s(scale.poll_interval),
+        "chunk_cycle_s": cycle,
         "loop_lag_p99_ms": max(window.lag_p99, default=None),
         "loop_lag_p99_median_ms": statistics.median(window.lag_p99) if window.lag_p99 else None,
         "loop_stalls": _delta(window, "bms_hub_event_loop_stalls_total"),
