@@ -1,13 +1,14 @@
 """The activity and audit page: the store's events by type, severity and date, paginated."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlencode
 
 from aiohttp import web
 
 from hub.alarms.activity import EventQuery, query_events
 from hub.alarms.model import Severity
 from hub.http.keys import HUB_KEY
+from hub.http.paging import fetch_page
 from hub.http.point_rows import format_time
 from hub.http.templating import render
 from hub.http.views_page import FormError, is_htmx, page
@@ -31,23 +32,14 @@ async def activity_page(request: web.Request) -> web.Response:
         "format_time": format_time,
     }
     try:
-        query, page_number = parse_filter(form, request.query.get("page", "1"))
+        query, number = parse_filter(form, request.query.get("page", "1"))
     except FormError as err:
         return await page(request, "pages/activity.html", "/activity", status=400, error=str(err), **shared)
-    events, total = await query_events(hub.store, query)
+    found = await fetch_page(
+        lambda offset: query_events(hub.store, replace(query, offset=offset)), number, PAGE_SIZE
+    )
     kept = {name: value for name, value in form.items() if value}
-    pages = max(1, -(-total // PAGE_SIZE))
-    context = {
-        **shared,
-        "events": events,
-        "total": total,
-        "page_number": page_number,
-        "pages": pages,
-        "newer_url": f"/activity?{urlencode({**kept, 'page': page_number - 1})}" if page_number > 1 else None,
-        "older_url": f"/activity?{urlencode({**kept, 'page': page_number + 1})}"
-        if page_number < pages
-        else None,
-    }
+    context = {**shared, "events": found.rows, **found.context("/activity?", kept)}
     if is_htmx(request):
         return await render(request, "fragments/activity_rows.html", **context)
     return await page(request, "pages/activity.html", "/activity", error=None, **context)
@@ -76,7 +68,6 @@ def parse_filter(form: dict[str, str], page_text: str) -> tuple[EventQuery, int]
         since=start,
         until=end,
         limit=PAGE_SIZE,
-        offset=(number - 1) * PAGE_SIZE,
     )
     return query, number
 

@@ -4,14 +4,15 @@ The password is never in a page: an admin reveals it (logged in the connection's
 audit log) or regenerates it, which drops the session that used the old one.
 """
 
+from dataclasses import replace
 from datetime import UTC, datetime
-from urllib.parse import urlencode
 
 from aiohttp import web
 
 from hub.bms.activity import ActivityFilter
 from hub.bms.model import EventType, Severity
 from hub.http.keys import USER_KEY
+from hub.http.paging import fetch_page
 from hub.http.point_rows import format_time
 from hub.http.templating import render
 from hub.http.views_activity import day_bound
@@ -59,20 +60,17 @@ async def activity_dialog(request: web.Request) -> web.Response:
         wanted, number = activity_filter(form, request.query.get("page", "1"))
     except FormError as err:
         return await render(request, "fragments/bms_activity.html", status=422, error=str(err), **shared)
-    entries, total = await service(request).log(connection.id, wanted)
-    pages = max(1, -(-total // PAGE_SIZE))
-    base = f"/bms/{connection.id}/activity?"
+    log = service(request).log
+    found = await fetch_page(
+        lambda offset: log(connection.id, replace(wanted, offset=offset)), number, PAGE_SIZE
+    )
     kept = {name: value for name, value in form.items() if value}
     return await render(
         request,
         "fragments/bms_activity.html",
         error=None,
-        entries=entries,
-        total=total,
-        page_number=number,
-        pages=pages,
-        newer_url=base + urlencode({**kept, "page": number - 1}) if number > 1 else None,
-        older_url=base + urlencode({**kept, "page": number + 1}) if number < pages else None,
+        entries=found.rows,
+        **found.context(f"/bms/{connection.id}/activity?", kept),
         format_time=format_time,
         iso=lambda ts: datetime.fromtimestamp(ts, UTC).isoformat(),
         **shared,
@@ -97,6 +95,5 @@ def activity_filter(form: dict[str, str], page_text: str) -> tuple[ActivityFilte
         since=start,
         until=end,
         limit=PAGE_SIZE,
-        offset=(number - 1) * PAGE_SIZE,
     )
     return wanted, number

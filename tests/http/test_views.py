@@ -86,6 +86,20 @@ async def test_write__dry_run_first_then_the_confirmed_write_is_audited_as_the_u
     assert "source: ui" in html
 
 
+async def test_activity__a_page_past_the_end_shows_the_last_page(ui_hub: RunningHub):
+    async with await logged_in(ui_hub, "otto") as http:
+        form = {"action": "write", "value": "19", "priority": "9", "confirm": "yes"}
+        async with http.post("/points/ahu-1.supply_air_setpoint/write", data=form) as answer:
+            assert answer.status == 200
+    await ui_hub.hub.store.flush()
+    async with await logged_in(ui_hub, "vera") as http, http.get("/activity?type=audit&page=7") as answer:
+        html = await answer.text()
+    assert answer.status == 200
+    assert "Page 1 of 1 · 1 event<" in html
+    assert "actor: otto" in html
+    assert "Newer" not in html
+
+
 @pytest.mark.parametrize(
     ("form", "status", "message"),
     [
