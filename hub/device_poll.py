@@ -59,14 +59,20 @@ class DevicePollStats:
 
 
 class _Group:
-    """The points of a device that share an interval, and when they are next due (loop time)."""
+    """The points of a device that share an interval, and when they are next due (loop time).
 
-    __slots__ = ("due", "interval", "points")
+    `lead` is how much earlier than one interval after the first cycle the second one comes: drawn
+    at random over the interval, it moves each device to its own phase, so a site's reads spread over
+    the whole interval instead of the few seconds in which every device first polled.
+    """
 
-    def __init__(self, interval: float, points: list[Point], due: float) -> None:
+    __slots__ = ("due", "interval", "lead", "points")
+
+    def __init__(self, interval: float, due: float, lead: float) -> None:
         self.interval = interval
-        self.points = points
+        self.points: list[Point] = []
         self.due = due
+        self.lead = lead
 
 
 class DeviceLoop:
@@ -176,10 +182,11 @@ class DeviceLoop:
         if self.pushes and not self.subscribed:
             await self._subscribe()
         for group in due:
+            step, group.lead = group.interval - group.lead, 0.0
             if retrying:
-                group.due = now + group.interval
+                group.due = now + step
                 continue
-            group.due += group.interval
+            group.due += step
             if group.due <= end:  # the cycle overran its slot(s): skip them rather than bunch up
                 missed = int((end - group.due) // group.interval) + 1
                 group.due += missed * group.interval
@@ -196,10 +203,11 @@ class DeviceLoop:
         spread = min(min(by_interval, default=0.0), self.settings.max_start_jitter) if jitter else 0.0
         first = now + self.rng.uniform(0, spread)
         old = self.groups
-        self.groups = {
-            interval: _Group(interval, points, old[interval].due if interval in old else first)
-            for interval, points in by_interval.items()
-        }
+        self.groups = {}
+        for interval, points in by_interval.items():
+            group = old.get(interval) or _Group(interval, first, self.rng.uniform(0, interval - spread))
+            group.points = points
+            self.groups[interval] = group
         self.dirty = False
         self.subscribed = False  # the points changed: ask for pushes of the new set
 

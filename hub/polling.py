@@ -50,8 +50,10 @@ class Poller:
     """Schedules the reads of every attached integration's devices; the one entry for samples.
 
     Each device's first cycle starts after a random delay of up to its shortest interval (at most
-    `max_start_jitter` s) so devices do not poll in lockstep. A poll read is cut short after twice the
-    device's shortest interval, within [`min_read_timeout`, MAX_READ_TIMEOUT]; an on-demand read
+    `max_start_jitter` s), so values come soon after a start. Its second cycle comes early by a random
+    part of the interval, so that devices then poll at phases spread over the whole interval rather
+    than in the few seconds after the start. A poll read is cut short after twice the device's
+    shortest interval, within [`min_read_timeout`, MAX_READ_TIMEOUT]; an on-demand read
     (`read_now`) after `min_read_timeout`. `lateness_window` is the span of `lateness()`.
     """
 

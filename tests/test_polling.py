@@ -122,6 +122,28 @@ async def test_poll__each_point_at_its_own_interval(make_env):
     assert all(call.point_ids == ("d1.fast",) for call in env.fake.history[1:])
 
 
+async def test_poll__devices_first_poll_together_then_settle_at_phases_spread_over_the_interval(make_env):
+    interval = 1.0
+    env = make_env(max_start_jitter=0.01)
+    ids = [f"d{i}" for i in range(40)]
+    for device_id in ids:
+        env.fake.add_device(device(device_id, interval=interval), analog_points(device_id, 1))
+    env.poller.attach("fake", env.fake)
+    reads: dict[str, list[float]] = {device_id: [] for device_id in ids}
+    async with asyncio.timeout(WAIT_S):
+        while any(len(times) < 2 for times in reads.values()):
+            call = await env.fake.calls.get()
+            reads[call.device_id].append(call.at)
+
+    firsts = [times[0] for times in reads.values()]
+    phases = sorted(times[1] - min(firsts) for times in reads.values())
+    # Without settling every second read would come one interval after the first, within 0.01 s of
+    # each other; spread at random over the interval, 40 phases leave no gap near half of it.
+    assert phases[-1] - phases[0] > interval / 2
+    assert max(b - a for a, b in zip(phases, phases[1:], strict=False)) < interval / 2
+    assert all(times[1] - times[0] < interval + 0.5 for times in reads.values())  # early, never late
+
+
 async def test_poll__a_hanging_device_does_not_delay_another(make_env):
     env = make_env(min_read_timeout=3600)  # the hanging read is never cut short during the test
     stuck = env.fake.add_device(device("stuck"), analog_points("stuck", 3))
