@@ -38,7 +38,7 @@ class FlowState(StrEnum):
     ERRORED = "errored"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a site holds 50 per flow, 10,000 at 200 flows
 class WriteRecord:
     """A write the flow asked for: when (its clock), what, and what the write path said (or dry_run)."""
 
