@@ -63,9 +63,14 @@ def select(alarms: Iterable[Alarm], query: AlarmQuery, now: float) -> tuple[list
 
 
 def counts(alarms: Iterable[Alarm], now: float) -> dict[str, object]:
-    """Figures for the site header: active and unacknowledged alarms, by state and by severity."""
+    """Figures for the site header: active and unacknowledged alarms, by state and by severity.
+
+    By severity counts only the alarms that are not shelved: shelving takes an alarm out of the
+    operator's attention (ISA-18.2), so a shelved critical alarm shows as shelved, not as critical.
+    """
     listed = list(alarms)
     active = [a for a in listed if a.state.active]
+    attention = [a for a in active if not a.shelved(now)]
     return {
         "active": len(active),
         "unacknowledged": sum(1 for a in listed if a.state.unacked),
@@ -73,5 +78,5 @@ def counts(alarms: Iterable[Alarm], now: float) -> dict[str, object]:
         "by_state": {
             str(s): n for s, n in Counter(a.state for a in listed).items() if s is not AlarmState.NORMAL
         },
-        "active_by_severity": {str(s): sum(1 for a in active if a.severity is s) for s in Severity},
+        "active_by_severity": {str(s): sum(1 for a in attention if a.severity is s) for s in Severity},
     }

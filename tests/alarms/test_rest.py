@@ -75,6 +75,10 @@ async def test_acknowledge_shelve_resolve_and_history(start_hub: StartHub, tmp_p
             shelved = await response.json()
         assert shelved["shelved"] is True
         assert shelved["shelve_reason"] == "service visit"
+        async with http.get("/api/alarms/counts") as response:
+            counts = await response.json()
+        assert (counts["active"], counts["shelved"]) == (2, 1)
+        assert counts["active_by_severity"] == {"critical": 0, "major": 0, "minor": 1, "info": 0}
         async with http.post(boiler + "/shelve", json={"duration": 60}) as response:
             assert response.status == 422
             assert (await response.json())["error"] == "reason: required"

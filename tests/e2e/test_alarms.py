@@ -97,6 +97,8 @@ async def test_console__shelve_with_a_reason_then_read_the_history(page: Page, u
     await expect(shelved).to_contain_text("sensor being replaced")
     await expect(shelved).to_contain_text("left")
     await expect(page.get_by_role("status").filter(has_text="No other alarm.")).to_be_visible()
+    header = page.locator("#alarm-counts")  # a shelved alarm leaves the severity chips
+    await expect(header).to_have_attribute("aria-label", "Alarms: 1 shelved. Open the alarm console")
     await screenshot(page, "alarms-shelved")
 
     await shelved.get_by_role("link", name=f"History of {ALARM_ID}").click()

@@ -2,7 +2,7 @@
 "use strict";
 
 // The alarm counts in the header, a link to the alarm console: active alarms per severity in their
-// colours, then unacknowledged and shelved ones. Refreshed every 10 s, and at once when an alarm page
+// colours (shelved ones only as shelved), then unacknowledged and shelved ones. Refreshed every 10 s, and at once when an alarm page
 // hears that alarms changed.
 const SEVERITIES = ["critical", "major", "minor", "info"];
 
@@ -23,7 +23,7 @@ function showAlarmCounts(slot, counts) {
   const words = chips.map((chip) => chip.textContent);
   const target = slot.querySelector(".counts") || slot;
   target.replaceChildren(...(chips.length ? chips : [alarmChip("sev-chip clear", "No alarms")]));
-  slot.classList.toggle("active", (counts.active || 0) > 0);
+  slot.classList.toggle("active", SEVERITIES.some((s) => bySeverity[s] > 0));
   slot.setAttribute("aria-label", `Alarms: ${words.length ? words.join(", ") : "none"}. Open the alarm console`);
 }
 
