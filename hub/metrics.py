@@ -221,6 +221,12 @@ FAMILIES: tuple[Family, ...] = (
         "Bytes the heap trims gave back to the operating system.",
         _one("heap", "released_bytes"),
     ),
+    Family(
+        "python_allocated_blocks",
+        Kind.GAUGE,
+        "Blocks Python's small-object allocator has handed out: grows when Python objects are kept.",
+        _one("heap", "python_blocks"),
+    ),
 )
 
 

@@ -42,7 +42,8 @@ def test_a_trim_returns_freed_pages_below_a_surviving_block() -> None:
 
 def test_health_reports_the_heap_after_each_trim() -> None:
     trimmer = HeapTrimmer()
-    assert trimmer.health().detail == {"trims": 0, "released_bytes": 0}
+    assert trimmer.health().detail.keys() == {"trims", "released_bytes", "python_blocks"}
+    assert trimmer.health().detail["trims"] == 0
     figures = trimmer.trim()
     detail = trimmer.health().detail
     assert detail["trims"] == 1
@@ -75,3 +76,20 @@ async def test_run_trims_on_its_interval_off_the_event_loop() -> None:
         task.cancel()
     assert threading.get_ident() not in threads
     assert "last_trim_ms" in trimmer.health().detail
+
+
+def test_health_counts_the_python_objects_kept() -> None:
+    trimmer = HeapTrimmer()
+
+    def blocks() -> int:
+        count = trimmer.health().detail["python_blocks"]
+        assert isinstance(count, int)
+        return count
+
+    before = blocks()
+    kept = [object() for _ in range(100_000)]
+    during = blocks()
+    del kept
+    after = blocks()
+    assert during - before >= 100_000
+    assert during - after >= 100_000

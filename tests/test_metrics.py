@@ -51,6 +51,7 @@ async def test_heap_figures_after_a_trim(fakes_hub: RunningHub) -> None:
     assert metrics["bms_hub_heap_bytes"][(("state", "in_use"),)] == figures.in_use_bytes
     assert metrics["bms_hub_heap_bytes"][(("state", "free"),)] == figures.free_bytes
     assert metrics["bms_hub_heap_released_bytes_total"][()] >= figures.released_bytes
+    assert metrics["bms_hub_python_allocated_blocks"][()] > 10_000  # the hub's own objects
 
 
 async def test_a_component_that_is_not_running_has_no_metrics(fakes_hub: RunningHub) -> None:
