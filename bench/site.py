@@ -108,14 +108,30 @@ def chunk_cycle_s(poll_interval: float) -> float:
     return min(CHUNK_SAMPLES * poll_interval, CHUNK_SPAN_MS / 1000)
 
 
+def _same_phase_rates(points: list[tuple[float, float]], cycle_s: float) -> list[tuple[float, float]]:
+    """(time of the earlier sample, change per hour) of every pair of samples one chunk cycle apart."""
+    step = round(cycle_s / SAMPLE_S)
+    pairs = zip(points, points[step:], strict=False)
+    return [
+        (earlier[0], (later[1] - earlier[1]) / (later[0] - earlier[0]) * 3600) for earlier, later in pairs
+    ]
+
+
 def same_phase_drift_per_hour(points: list[tuple[float, float]], cycle_s: float) -> float | None:
     """Mean change per hour between samples one chunk cycle apart: growth with the cycle's rise and
     fall taken out (a least-squares slope over part of a cycle reads the rise as growth). None when
     the window is shorter than a cycle."""
-    step = round(cycle_s / SAMPLE_S)
-    pairs = zip(points, points[step:], strict=False)
-    rates = [(later[1] - earlier[1]) / (later[0] - earlier[0]) for earlier, later in pairs]
-    return statistics.fmean(rates) * 3600 if rates else None
+    rates = _same_phase_rates(points, cycle_s)
+    return statistics.fmean(rate for _, rate in rates) if rates else None
+
+
+def same_phase_drift_by_cycle(points: list[tuple[float, float]], cycle_s: float) -> list[tuple[float, float]]:
+    """The same drift for each cycle of the window in turn (pairs grouped by their earlier sample), as
+    (MB/h, seconds of phases compared): whether growth is slowing down as bounded buffers fill up."""
+    by_cycle: dict[int, list[float]] = {}
+    for when, rate in _same_phase_rates(points, cycle_s):
+        by_cycle.setdefault(int((when - points[0][0]) // cycle_s), []).append(rate)
+    return [(statistics.fmean(rates), len(rates) * SAMPLE_S) for _, rates in sorted(by_cycle.items())]
 
 
 def quantile(values: list[float], q: float) -> float | None:
@@ -228,6 +244,10 @@ def summary(window: Window, scale: site_hub.Scale) -> dict:
         "rss_growth_percent_per_h": round(100 * growth / rss0, 2),
         "rss_drift_mb_per_h": None if drift is None else round(drift, 1),
         "rss_drift_percent_per_h": None if drift is None else round(100 * drift / rss0, 2),
+        "rss_drift_by_cycle": [
+            {"mb_per_h": round(rate, 1), "phases_s": phases}
+            for rate, phases in same_phase_drift_by_cycle(rss, cycle)
+        ],
         "chunk_cycle_s": cycle,
         "loop_lag_p99_ms": max(window.lag_p99, default=None),
         "loop_lag_p99_median_ms": statistics.median(window.lag_p99) if window.lag_p99 else None,
@@ -286,6 +306,9 @@ def report(f: dict, scale: site_hub.Scale) -> str:
     bms_lost = max(0, f["bms_readings_acked"] - f["bms_readings_accepted"])
     lost_ok = "meets" if f["lost"] == 0 and f["store_dropped"] == 0 and bms_lost == 0 else "below"
     lost_ok = "not measured" if f["lost_error"] else lost_ok
+    by_cycle = ", ".join(
+        f"{c['mb_per_h']:+.1f} MB/h ({c['phases_s'] / 60:.0f} min of phases)" for c in f["rss_drift_by_cycle"]
+    )
     return "\n".join(
         [
             f"BMS Hub site benchmark: {scale.bacnet_devices} BACnet devices x "
@@ -305,6 +328,7 @@ def report(f: dict, scale: site_hub.Scale) -> str:
                  if f["rss_drift_mb_per_h"] is None
                  else f"{f['rss_drift_mb_per_h']:+.1f} MB/h ({f['rss_drift_percent_per_h']:+.2f} %/h)",
                  f["rss_drift_percent_per_h"], TARGETS["rss_growth"], " %/h"),
+            *([f"{'':<34} cycle by cycle: {by_cycle}"] if len(f["rss_drift_by_cycle"]) > 1 else []),
             line("event-loop lag p99 (worst minute)",
                  f"{ms(f['loop_lag_p99_ms'])} (median of minutes {ms(f['loop_lag_p99_median_ms'])}, "
                  f"stalls {f['loop_stalls']:.0f})", f["loop_lag_p99_ms"], TARGETS["lag_p99"], " ms"),
