@@ -2,8 +2,8 @@
 "use strict";
 
 // The alarm counts in the header, a link to the alarm console: active alarms per severity in their
-// colours (shelved ones only as shelved), then unacknowledged and shelved ones. Refreshed every 10 s, and at once when an alarm page
-// hears that alarms changed.
+// colours (shelved ones only as shelved), then unacknowledged and shelved ones. Refreshed every
+// 10 s, and at once when an alarm page hears that alarms changed.
 const SEVERITIES = ["critical", "major", "minor", "info"];
 
 function alarmChip(className, text) {
