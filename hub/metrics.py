@@ -183,6 +183,12 @@ FAMILIES: tuple[Family, ...] = (
         "Alarms not acknowledged yet (active or cleared).",
         _one("alarms", "unacknowledged"),
     ),
+    Family(
+        "alarms_stale_suppressed",
+        Kind.GAUGE,
+        "Stale points whose alarm is suppressed because their device is offline.",
+        _one("alarms", "stale_suppressed"),
+    ),
     Family("bms_connections", Kind.GAUGE, "External BMS connections configured.", _one("bms", "connections")),
     Family(
         "bms_connections_connected",

@@ -109,7 +109,10 @@ class AlarmService:
         stale = self.config.stale
         if stale.enabled:
             factor = stale.factor or self._points.stale_factor
-            self._stale = StaleWatch(stale, factor, self._points, self._report, self._is_active, now)
+            suppressed = self._device_offline if self.config.device_offline.enabled else None
+            self._stale = StaleWatch(
+                stale, factor, self._points, self._report, self._is_active, now, suppressed
+            )
         bus = self._bus
         self._unsubscribe = [
             bus.subscribe(PointUpdate, self._on_update),
@@ -246,6 +249,7 @@ class AlarmService:
             "events_written": self._history.written,
             "events_queued": self._history.pending,
             "events_dropped": self._history.dropped,
+            "stale_suppressed": len(self._stale.suppressed) if self._stale is not None else 0,
             "notifications": channels,
         }
         return ComponentHealth(HealthStatus.DEGRADED if failing else HealthStatus.OK, detail)
@@ -311,6 +315,14 @@ class AlarmService:
         self._report(
             Condition(alarm_id, active, SourceKind.DEVICE_OFFLINE, device.id, rule.severity, message)
         )
+
+    def _device_offline(self, point_id: str) -> bool:
+        """Whether the point's device is offline or in error (its stale alarm is then suppressed)."""
+        points = self._points
+        try:
+            return points.device_state(points.point(point_id).device_id).status in _OFFLINE
+        except KeyError:  # no longer registered
+            return False
 
     def _on_audit(self, audit: AuditEvent) -> None:
         rule = self.config.write_failed

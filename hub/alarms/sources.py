@@ -138,6 +138,10 @@ class StaleWatch:
     stale now, those (re-)registered since the last tick) so that it stays cheap at 10,000 points.
     A sample moves a deadline silently (samples inside the deadband are not even published), so a point
     is judged on the registry's latest sample once its deadline has passed.
+
+    A stale point for which `suppressed` says so (its device is offline) raises nothing: the device's
+    own alarm is the one to act on, not a hundred consequential ones (ISA-18.2's designed
+    suppression). It is raised on the next tick after that ends if it is still stale then.
     """
 
     def __init__(
@@ -148,6 +152,7 @@ class StaleWatch:
         report: Report,
         is_active: Callable[[str], bool],
         since: float,
+        suppressed: Callable[[str], bool] | None = None,
     ) -> None:
         self._rule = rule
         self._factor = factor
@@ -155,6 +160,8 @@ class StaleWatch:
         self._report = report
         self._is_active = is_active
         self._since = since
+        self._suppressed = suppressed
+        self.suppressed: set[str] = set()  # stale points not raised because of `suppressed`
         self._alarm_prefix = f"{SourceKind.STALE}:"
         self._order: dict[str, int] = {}  # watched point -> its place in the registry: reports keep it
         self._intervals: dict[str, float] = {}  # point -> its interval, until it is registered again
@@ -226,6 +233,7 @@ class StaleWatch:
             interval = self._interval(point_id)
             if interval is None:
                 self._stale.discard(point_id)
+                self.suppressed.discard(point_id)
                 self._due.pop(point_id, None)
                 return None
         last = self._since if sample is None else sample.timestamp
@@ -241,8 +249,10 @@ class StaleWatch:
             if self._due.get(point_id) != deadline:
                 self._due[point_id] = deadline
                 later.append((deadline, point_id))
+        held = stale and self._suppressed is not None and self._suppressed(point_id)
+        (self.suppressed.add if held else self.suppressed.discard)(point_id)
         alarm_id = self._alarm_prefix + point_id
-        if stale == self._is_active(alarm_id):
+        if stale == self._is_active(alarm_id) or held:  # held: an alarm already raised stays as it is
             return None
         message = render(self._rule.message, {"point": point_id, "age": round(age), "interval": interval})
         value = None if sample is None else sample.value

@@ -17,7 +17,7 @@ from hub.points import (
     PointRegistry,
     Sample,
 )
-from tests.alarms.conftest import QUIET, T0, StartSite
+from tests.alarms.conftest import QUIET, T0, Site, StartSite
 
 HIGH = "limit:ahu-1.temp:high"
 LOW = "limit:ahu-1.temp:low"
@@ -127,6 +127,50 @@ async def test_stale__points_registered_later_and_interval_changes_are_followed(
     s.points.add_device(dataclasses.replace(s.points.device("vav-1"), poll_interval=30.0))
     s.advance(0)  # now 61 s of 2 x 30 s
     assert s.states() == {"stale:ahu-1.temp": "active_unacked", "stale:vav-1.flow": "active_unacked"}
+
+
+def suppressed(s: Site) -> object:
+    return s.alarms.health().detail["stale_suppressed"]
+
+
+async def test_stale__suppressed_while_the_device_is_offline(site: StartSite) -> None:
+    """One fault, one alarm: the offline device's, not one more per point (ISA-18.2 designed suppression)."""
+    s = await site(QUIET, stale=StaleRule(factor=2.0))
+    s.sample("ahu-1.temp", 20.0)
+    s.sample("ahu-1.fan", 1)
+    s.points.set_device_state("ahu-1", DeviceState(DeviceStatus.OFFLINE, last_error="timeout"))
+    s.advance(60)  # both points 6 intervals old
+    assert s.states() == {"device_offline:ahu-1": "active_unacked"}
+    assert suppressed(s) == 2
+    s.points.set_device_state("ahu-1", DeviceState(DeviceStatus.ONLINE))
+    s.sample("ahu-1.temp", 21.0)  # back, but the fan point still reports nothing
+    s.advance(1)
+    assert s.states() == {"device_offline:ahu-1": "cleared_unacked", "stale:ahu-1.fan": "active_unacked"}
+    assert suppressed(s) == 0
+
+
+async def test_stale__not_suppressed_when_device_alarms_are_disabled(site: StartSite) -> None:
+    """Without the device's alarm the stale alarms are the only sign of the outage."""
+    s = await site(QUIET, stale=StaleRule(factor=2.0), device_offline=SourceRule(enabled=False))
+    s.points.set_device_state("ahu-1", DeviceState(DeviceStatus.ERROR, last_error="bad frame"))
+    s.advance(11)
+    assert s.states() == {"stale:ahu-1.temp": "active_unacked", "stale:ahu-1.fan": "active_unacked"}
+    assert suppressed(s) == 0
+
+
+async def test_stale__an_alarm_raised_before_the_device_went_offline_stays_until_a_sample(
+    site: StartSite,
+) -> None:
+    s = await site(QUIET, stale=StaleRule(factor=2.0, points=("ahu-1.temp",)))
+    s.advance(11)
+    assert s.states() == {"stale:ahu-1.temp": "active_unacked"}
+    s.points.set_device_state("ahu-1", DeviceState(DeviceStatus.OFFLINE))
+    s.advance(1)
+    assert s.states() == {"stale:ahu-1.temp": "active_unacked", "device_offline:ahu-1": "active_unacked"}
+    s.points.set_device_state("ahu-1", DeviceState(DeviceStatus.ONLINE))
+    s.sample("ahu-1.temp", 20.0)
+    s.advance(1)
+    assert s.states() == {"stale:ahu-1.temp": "cleared_unacked", "device_offline:ahu-1": "cleared_unacked"}
 
 
 async def test_device_offline__raised_and_cleared(site: StartSite) -> None:
