@@ -138,6 +138,15 @@ async def m007_event_retention(db: aiosqlite.Connection) -> None:
     )
 
 
+async def m008_sessions(db: aiosqlite.Connection) -> None:
+    """Browser sessions, kept across restarts (the cookie value only as its SHA-256 digest)."""
+    await db.execute(
+        """CREATE TABLE sessions (
+            key TEXT PRIMARY KEY, user TEXT NOT NULL, role TEXT NOT NULL, created_ms INTEGER NOT NULL,
+            last_seen_ms INTEGER NOT NULL) WITHOUT ROWID"""
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_initial,
     m002_rollups,
@@ -146,6 +155,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m005_bms,
     m006_monitored_devices,
     m007_event_retention,
+    m008_sessions,
 )
 
 

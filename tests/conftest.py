@@ -134,11 +134,11 @@ def _in_own_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 StartHub = Callable[..., Awaitable[RunningHub]]
 
 
-def role_sessions(hub: Hub) -> dict[str, dict[str, str]]:
+async def role_sessions(hub: Hub) -> dict[str, dict[str, str]]:
     """A browser session for each of HUB_USERS: the headers a logged-in page sends (cookie, CSRF)."""
     sessions = {}
     for name, (role, _) in HUB_USERS.items():
-        session, session_id = hub.auth.sessions.create(name, role)
+        session, session_id = await hub.auth.sessions.create(name, role)
         sessions[name] = {"Cookie": f"{SESSION_COOKIE}={session_id}", CSRF_HEADER: session.csrf_token}
     return sessions
 
@@ -169,7 +169,7 @@ async def start_hub(tmp_path: Path) -> AsyncIterator[StartHub]:
         server = TestServer(create_app(hub), host="127.0.0.1")
         await server.start_server()
         servers.append(server)
-        return RunningHub(hub, server, role_sessions(hub))
+        return RunningHub(hub, server, await role_sessions(hub))
 
     yield start
     for server in reversed(servers):

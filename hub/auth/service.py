@@ -53,7 +53,7 @@ class AuthService:
         self.config = config
         self._data_dir = data_dir
         self.users = UserStore(db, Passwords(config), clock)
-        self.sessions = Sessions(config.session_idle_timeout, config.session_max_age, clock)
+        self.sessions = Sessions(config.session_idle_timeout, config.session_max_age, db, clock)
         self.lockout = Lockout(config.lockout_failures, config.lockout_window, config.lockout_duration, clock)
         self.browser_credentials = BrowserCredentials(config.mqtt_credentials_ttl, clock)
         self.audit = AuditLog(db, clock)
@@ -62,7 +62,11 @@ class AuthService:
         self._secrets: SecretBox | None = None
 
     async def start(self) -> None:
-        """Create the first admin from the environment or a file, or wait for one with a setup token."""
+        """Take up the last run's sessions; create the first admin from the environment or a file, or
+        wait for one with a setup token."""
+        kept = await self.sessions.load()
+        if kept:
+            _LOGGER.info("kept %d browser session(s) from the last run", kept)
         if await self.users.admin_count():
             return
         password = self._bootstrap_password()
@@ -128,10 +132,10 @@ class AuthService:
         await self.audit.record(AuthEvent.LOGIN, name, name, remote)
         return user
 
-    def user_changed(self, name: str) -> None:
+    async def user_changed(self, name: str) -> None:
         """End the sessions and browser MQTT credentials of a user who was deleted or changed."""
-        self.sessions.end_user(name)
         self.browser_credentials.revoke_owner(name)
+        await self.sessions.end_user(name)
 
     @property
     def secrets(self) -> SecretBox:

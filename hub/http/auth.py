@@ -110,7 +110,7 @@ async def _caller(request: web.Request, auth: AuthService) -> Caller | None:
             raise _refusal(request, web.HTTPUnauthorized, "unknown or revoked API token", _CHALLENGE)
         return Caller(f"token:{token.name}", token.role, token=token)
     session_id = request.cookies.get(SESSION_COOKIE)
-    session = auth.sessions.get(session_id) if session_id else None
+    session = await auth.sessions.get(session_id) if session_id else None
     return None if session is None else Caller(session.user, session.role, session=session)
 
 
@@ -159,7 +159,7 @@ async def end_session(request: web.Request, response: web.StreamResponse) -> Non
     caller = request.get(CALLER_KEY)
     if caller is not None and caller.session is not None:
         auth = request.app[HUB_KEY].auth
-        auth.sessions.end(caller.session)
+        await auth.sessions.end(caller.session)
         await auth.audit.record(AuthEvent.LOGOUT, caller.name, caller.name, request.remote)
     response.del_cookie(SESSION_COOKIE, path="/")
 

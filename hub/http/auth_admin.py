@@ -121,7 +121,7 @@ async def change_user(request: web.Request) -> web.Response:
     user = await auth.users.update(name, role=body.get("role"), password=body.get("password"))
     if user is None:
         raise _no_user(request)
-    auth.user_changed(name)
+    await auth.user_changed(name)
     changed = sorted(body)  # which fields, never the password itself
     await auth.audit.record(
         AuthEvent.USER_CHANGED,
@@ -141,7 +141,7 @@ async def delete_user(request: web.Request) -> web.Response:
     await _keep_an_admin(request, name, None)
     if not await auth.users.delete(name):
         raise _no_user(request)
-    auth.user_changed(name)
+    await auth.user_changed(name)
     await auth.audit.record(AuthEvent.USER_DELETED, name, caller_of(request).name, request.remote)
     return web.json_response({"deleted": name})
 

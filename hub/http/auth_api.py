@@ -31,7 +31,7 @@ async def login(request: web.Request) -> web.Response:
             headers = {"Retry-After": str(int(refused.retry_after) + 1)}
             raise api_error(web.HTTPTooManyRequests, refused.message, headers) from None
         raise api_error(web.HTTPUnauthorized, refused.message) from None
-    session, session_id = auth.sessions.create(user.name, user.role)
+    session, session_id = await auth.sessions.create(user.name, user.role)
     response = web.json_response(
         {"user": user.name, "role": str(user.role), "csrf_token": session.csrf_token}
     )

@@ -77,7 +77,7 @@ async def login_form(request: web.Request) -> web.Response:
         return await _form_page(
             request, "auth/login.html", status, next=target, username=username, error=refused.message
         )
-    _, session_id = auth.sessions.create(user.name, user.role)
+    _, session_id = await auth.sessions.create(user.name, user.role)
     response = web.HTTPSeeOther(target)
     start_session(request, response, session_id)
     response.del_cookie(FORM_COOKIE, path="/")
@@ -119,7 +119,7 @@ async def setup_form(request: web.Request) -> web.Response:
         if user is None:
             error = "Wrong setup token: copy it from the hub's log."
         else:
-            _, session_id = auth.sessions.create(user.name, user.role)
+            _, session_id = await auth.sessions.create(user.name, user.role)
             response = web.HTTPSeeOther("/")
             start_session(request, response, session_id)
             raise response

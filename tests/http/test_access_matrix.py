@@ -18,7 +18,7 @@ async def status_of(running: RunningHub, method: str, path: str, role: Role | No
     """The status of one request as a fresh session of `role` (or anonymous); the body is not read."""
     headers = {"Accept": "application/json"}
     if role is not None:
-        session, cookie = running.hub.auth.sessions.create(f"matrix-{role}", role)
+        session, cookie = await running.hub.auth.sessions.create(f"matrix-{role}", role)
         headers |= {"Cookie": f"{SESSION_COOKIE}={cookie}", CSRF_HEADER: session.csrf_token}
     async with (
         aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as client,

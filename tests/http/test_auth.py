@@ -1,6 +1,8 @@
 """Logging in and out, session cookies, CSRF, API tokens, lockout, and what an anonymous caller gets."""
 
 import logging
+import sqlite3
+from pathlib import Path
 
 import pytest
 from yarl import URL
@@ -8,7 +10,7 @@ from yarl import URL
 from hub.auth.sessions import Sessions
 from hub.http.auth import CSRF_HEADER, SESSION_COOKIE
 from tests.auth.helpers import cookie_of, login, send, session_headers
-from tests.conftest import HUB_USERS, RunningHub, add_hub_users
+from tests.conftest import HUB_USERS, RunningHub, StartHub, add_hub_users, make_config
 
 ADMIN_PASSWORD = HUB_USERS["admin"][1]
 
@@ -159,9 +161,32 @@ async def test_logout__ends_the_session(fakes_hub: RunningHub):
     assert (await send(fakes_hub, "GET", "/api/auth/me", headers=headers)).status == 401
 
 
+async def test_sessions_survive_a_restart__not_a_logout_nor_a_user_changed_meanwhile(
+    start_hub: StartHub, tmp_path: Path
+):
+    config = make_config(tmp_path)
+    first = await start_hub(config)
+    await add_hub_users(first.hub)
+    kept = await login(first, "admin", ADMIN_PASSWORD)
+    logged_out = await login(first, "viewer", HUB_USERS["viewer"][1])
+    changed = await login(first, "operator", HUB_USERS["operator"][1])
+    assert (await send(first, "POST", "/api/auth/logout", headers=logged_out)).status == 200
+    await first.server.close()
+    # The operator's password changed while the hub was stopped (a backup restored, say).
+    with sqlite3.connect(config.data_dir / "hub.db") as db:
+        db.execute("UPDATE users SET updated_ms = updated_ms + 86400000 WHERE name = 'operator'")
+
+    second = await start_hub(config)
+    me = await send(second, "GET", "/api/auth/me", headers=kept)
+    assert (me.status, me.body["user"], me.body["csrf_token"]) == (200, "admin", kept[CSRF_HEADER])
+    assert (await send(second, "POST", "/api/auth/mqtt-credentials", headers=kept)).status == 200  # CSRF
+    assert (await send(second, "GET", "/api/auth/me", headers=logged_out)).status == 401
+    assert (await send(second, "GET", "/api/auth/me", headers=changed)).status == 401
+
+
 async def test_session_expiry__idle_and_absolute_over_http(fakes_hub: RunningHub):
     now = [1_000_000.0]
-    fakes_hub.hub.auth.sessions = Sessions(idle_timeout=60, max_age=100, clock=lambda: now[0])
+    fakes_hub.hub.auth.sessions = Sessions(60, 100, fakes_hub.hub.store, clock=lambda: now[0])
     headers = await login(fakes_hub, "admin", ADMIN_PASSWORD)
     now[0] += 59
     assert (await send(fakes_hub, "GET", "/api/auth/me", headers=headers)).status == 200
