@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hub.auth.lockout import Lockout
+from hub.auth.lockout import Lockout, log_lockout
 from hub.auth.roles import Role
 from hub.auth.users import UserStore
 from hub.identity import Identity
@@ -100,7 +100,9 @@ class HubAccess:
         self._lockout = lockout
         self._identity = identity
 
-    async def authenticate(self, username: str | None, password: str | None) -> Principal | None:
+    async def authenticate(
+        self, username: str | None, password: str | None, remote: str | None = None
+    ) -> Principal | None:
         principal = await self._config_users.authenticate(username, password)
         if principal is not None or username is None or password is None:
             return principal
@@ -110,12 +112,12 @@ class HubAccess:
                 return None
             read = role_acl(credentials.role, self._identity()).subscribe
             return AclPrincipal(f"{credentials.owner} (browser)", publish=(), subscribe=read)
-        if self._lockout.locked_for(username):
+        if self._lockout.locked_for(username, remote):
             return None
         user = await self._users.check_password(username, password)
         if user is None:
-            self._lockout.failed(username)
+            log_lockout(username, remote, self._lockout.failed(username, remote))
             return None
-        self._lockout.succeeded(username)
+        self._lockout.succeeded(username, remote)
         acl = role_acl(user.role, self._identity())
         return AclPrincipal(user.name, publish=acl.publish, subscribe=acl.subscribe)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub.auth.audit import AuditLog, AuthEvent
-from hub.auth.lockout import Lockout
+from hub.auth.lockout import Locked, Lockout, log_lockout
 from hub.auth.mqtt_access import BrowserCredentials, HubAccess
 from hub.auth.passwords import Passwords
 from hub.auth.roles import Role
@@ -113,22 +113,20 @@ class AuthService:
 
     async def login(self, name: str, password: str, remote: str | None) -> User:
         """The user for these credentials; LoginRefused (recorded in the audit log) otherwise."""
-        left = self.lockout.locked_for(name)
+        left = self.lockout.locked_for(name, remote)
         if left:
             await self.audit.record(AuthEvent.LOGIN_FAILED, name, name, remote, reason="locked")
             raise LoginRefused(f"too many failed logins: try again in {left:.0f} s", left)
         user = await self.users.check_password(name, password)
         if user is None:
-            locked = self.lockout.failed(name)
+            locked = self.lockout.failed(name, remote)
             _LOGGER.info("refused a login as %r from %s", name, remote)
             await self.audit.record(AuthEvent.LOGIN_FAILED, name, name, remote, reason="wrong credentials")
-            if locked:
-                await self.audit.record(AuthEvent.LOCKED_OUT, name, "hub", remote)
-                _LOGGER.warning(
-                    "user name %r locked after repeated failed logins (last from %s)", name, remote
-                )
+            if locked is not Locked.NOTHING:
+                await self.audit.record(AuthEvent.LOCKED_OUT, name, "hub", remote, scope=locked.value)
+                log_lockout(name, remote, locked)
             raise LoginRefused("wrong user name or password")
-        self.lockout.succeeded(name)
+        self.lockout.succeeded(name, remote)
         await self.audit.record(AuthEvent.LOGIN, name, name, remote)
         return user
 

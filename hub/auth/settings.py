@@ -18,7 +18,7 @@ class AuthConfig:
     session_idle_timeout: float = 1800.0  # s without a request before a browser session ends
     session_max_age: float = 43200.0  # s after login when a session ends however active it is
     secure_cookies: CookieSecurity = CookieSecurity.AUTO
-    lockout_failures: int = 5  # failed logins of one user name within lockout_window that lock it
+    lockout_failures: int = 5  # failed logins of a name from one address within lockout_window: locked there
     lockout_window: float = 300.0  # s over which failures are counted
     lockout_duration: float = 900.0  # s a locked user name stays locked
     mqtt_credentials_ttl: float = 3600.0  # s the browser's short-lived MQTT credentials last

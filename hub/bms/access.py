@@ -49,10 +49,12 @@ class BmsAccess:
         self._fallback = fallback
         self._connection_for = connection_for  # by user name
 
-    async def authenticate(self, username: str | None, password: str | None) -> Principal | None:
+    async def authenticate(
+        self, username: str | None, password: str | None, remote: str | None = None
+    ) -> Principal | None:
         connection = self._connection_for(username) if username is not None else None
         if connection is None:
-            return await self._fallback.authenticate(username, password)
+            return await self._fallback.authenticate(username, password, remote)
         if not connection.enabled or password is None:
             return None
         if not password_matches(connection.password_hash, password):

@@ -37,8 +37,10 @@ class Principal(Protocol):
 class BrokerAccess(Protocol):
     """Authenticates broker clients."""
 
-    async def authenticate(self, username: str | None, password: str | None) -> Principal | None:
-        """Return the client's rights, or None to refuse the connection."""
+    async def authenticate(
+        self, username: str | None, password: str | None, remote: str | None = None
+    ) -> Principal | None:
+        """Return the client's rights, or None to refuse the connection (`remote`: its address)."""
         ...
 
 
@@ -92,7 +94,9 @@ class ConfigUserAccess:
         self._allow_anonymous = allow_anonymous
         self._principals: dict[str, AclPrincipal] = {}
 
-    async def authenticate(self, username: str | None, password: str | None) -> Principal | None:
+    async def authenticate(
+        self, username: str | None, password: str | None, remote: str | None = None
+    ) -> Principal | None:
         if username is None:
             if not self._allow_anonymous:
                 return None

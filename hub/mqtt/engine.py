@@ -279,7 +279,7 @@ class HubBroker(Broker):
 
     async def _authenticate_principal(self, session: Session) -> Principal | None:
         try:
-            return await self.access.authenticate(session.username, session.password)
+            return await self.access.authenticate(session.username, session.password, session.remote_address)
         except Exception:  # an auth backend failure must refuse the client, never hang it
             _LOGGER.exception("MQTT authentication failed with an error; refusing %s", session.client_id)
             return None

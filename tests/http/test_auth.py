@@ -4,6 +4,7 @@ import logging
 import sqlite3
 from pathlib import Path
 
+import aiohttp
 import pytest
 from yarl import URL
 
@@ -121,6 +122,17 @@ async def test_lockout__after_repeated_failures_even_the_right_password_is_refus
     assert await fakes_hub.hub.auth.audit.page(_kind("auth.locked_out"))
     async with fakes_hub.client("websockets", user="admin", identifier="machine"):
         pass  # the config's MQTT user `admin` (a machine, checked first) is not locked with the person
+
+    # The admin at another PC (another loopback address here) still logs in.
+    connector = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
+    async with (
+        aiohttp.ClientSession(connector=connector) as other_pc,
+        other_pc.post(
+            f"http://127.0.0.1:{fakes_hub.http_port}/api/auth/login",
+            json={"username": "admin", "password": ADMIN_PASSWORD},
+        ) as answer,
+    ):
+        assert answer.status == 200
 
 
 async def test_csrf__a_session_write_without_the_token_is_refused(fakes_hub: RunningHub):

@@ -88,14 +88,17 @@ async def test_bad_credentials_refused(running: RunningHub, user, password, code
     assert connack.code == code
 
 
-async def test_failed_mqtt_passwords_lock_the_name_for_http_too(running: RunningHub):
+async def test_failed_mqtt_passwords_lock_the_name_from_that_address_for_http_too(running: RunningHub):
     for _ in range(running.hub.config.auth.lockout_failures):
-        assert await running.hub.access.authenticate("viewer", "wrong-password") is None
-    assert await running.hub.access.authenticate("viewer", HUB_USERS["viewer"][1]) is None
-    answer = await send(
-        running, "POST", "/api/auth/login", json={"username": "viewer", "password": HUB_USERS["viewer"][1]}
-    )
+        async with raw_client("websockets", running.http_port) as client:
+            async with asyncio.timeout(WAIT_S):
+                connack = await client.connect("guesser", username="viewer", password="wrong-password")
+        assert connack.code == ConnackCode.BAD_USERNAME_PASSWORD
+    right = HUB_USERS["viewer"][1]
+    assert await running.hub.access.authenticate("viewer", right, "127.0.0.1") is None
+    answer = await send(running, "POST", "/api/auth/login", json={"username": "viewer", "password": right})
     assert answer.status == 429
+    assert await running.hub.access.authenticate("viewer", right, "10.0.0.7") is not None  # another PC
 
 
 async def test_viewer_subscription_outside_the_tree_is_refused(running: RunningHub):
