@@ -1,4 +1,4 @@
-"""The point page: 24 h chart and statistics, CSV export, priority array, and the write form.
+"""The point page: a chart and statistics over a chosen span, CSV export, priority array, and the write form.
 
 Writes go through the one command service (hub.commands) as the logged-in user, source `ui`, in two
 steps: the first POST checks the request with a dry run (a refusal is shown at once, with its reason),
@@ -15,15 +15,15 @@ from hub.commands import MAX_PRIORITY, MIN_PRIORITY, WriteOutcome, WriteRequest,
 from hub.http.keys import HUB_KEY, USER_KEY
 from hub.http.point_rows import format_value, point_row
 from hub.http.templating import render
-from hub.http.views_chart import chart
+from hub.http.views_chart import DEFAULT_SPAN, SPANS, Chart, Span, chart, rollup_chart, span_named
 from hub.http.views_page import FormError, page
 from hub.integration import DEFAULT_PRIORITY, DeviceError, PriorityArrayIntegration
 from hub.points import Point, PointKind, Value
+from hub.store_buckets import Agg, Bucket, bucket_start
 from hub.store_query import History
 
 routes = web.RouteTableDef()
 
-CHART_SPAN_MS = 24 * 3_600_000
 _BINARY = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 
 
@@ -38,30 +38,49 @@ class WriteForm:
 
 @routes.get("/points/{point_id}", name="point_page")
 async def point_page(request: web.Request) -> web.Response:
-    """One point: its latest value, a chart of the last 24 h with min/max/avg, and its write form."""
+    """One point: its latest value, a chart over the span `range` names (24 h unless it says otherwise)
+    with min/max/avg, and its write form. An unknown `range` is a 400 that shows the default chart."""
     hub = request.app[HUB_KEY]
     point = _point(request)
     if point is None:
         return await page(request, "pages/not_found.html", "/devices", status=404, what="point")
-    end = int(time.time() * 1000)
-    start = end - CHART_SPAN_MS
-    history = History(hub.store)
-    key = (await history.keys([point.id])).get(point.id)
-    rows = await history.raw(key, start, end) if key is not None else []
+    try:
+        span, error = span_named(request.query.get("range")), None
+    except ValueError as err:
+        span, error = DEFAULT_SPAN, str(err)
+    drawn, csv_query = await _history_chart(History(hub.store), point.id, span, int(time.time() * 1000))
     integration = hub.integrations.get(hub.points.device(point.device_id).domain)
     return await page(
         request,
         "pages/point.html",
         "/devices",
+        status=400 if error else 200,
+        error=error,
         row=point_row(hub.points, point, time.time()),
         device=hub.points.device(point.device_id),
-        chart=chart(rows, start, end),
-        csv_url="/api/data/timeseries?"
-        + urlencode({"points": point.id, "from": start, "to": end, "format": "csv"}),
+        chart=drawn,
+        span=span,
+        spans=SPANS,
+        csv_url="/api/data/timeseries?" + urlencode(csv_query),
         commandable=point.writable and isinstance(integration, PriorityArrayIntegration),
         priorities=range(MIN_PRIORITY, MAX_PRIORITY + 1),
         default_priority=DEFAULT_PRIORITY,
     )
+
+
+async def _history_chart(history: History, point_id: str, span: Span, end: int) -> tuple[Chart, dict]:
+    """The point's chart over `span` up to `end` (epoch ms), and the history query of its CSV export."""
+    key = (await history.keys([point_id])).get(point_id)
+    if span.bucket_minutes is None:
+        start = end - span.ms
+        rows = await history.raw(key, start, end) if key is not None else []
+        query = {"points": point_id, "from": start, "to": end, "format": "csv"}
+        return chart(rows, start, end, span.time_format), query
+    start = bucket_start(end - span.ms, span.bucket_minutes)  # whole buckets from the left edge
+    bucket = Bucket(f"{span.bucket_minutes}m")
+    rollups = (await history.buckets(bucket, [key], start, end))[key] if key is not None else []
+    query = {"points": point_id, "from": start, "to": end, "bucket": bucket, "agg": Agg.ALL, "format": "csv"}
+    return rollup_chart(rollups, start, end, span), query
 
 
 @routes.get("/points/{point_id}/priority")

@@ -1,4 +1,4 @@
-"""The point page in Chromium: the 24 h chart, writing a setpoint with a confirm step, a refused write."""
+"""The point page in Chromium: day and week charts, a setpoint written after a confirm step, a refusal."""
 
 import time
 
@@ -28,7 +28,7 @@ async def test_point_page__a_day_of_5_s_samples_is_charted_with_min_max_avg(page
 
     await login(page, "vera")
     await page.goto(f"/points/{point_id}")
-    chart = page.get_by_role("img", name="power_kw over the last 24 hours")
+    chart = page.get_by_role("img", name="power_kw, last 24 hours")
     await expect(chart).to_be_visible()
     drawn = int(await chart.get_attribute("data-drawn") or 0)
     assert 100 < drawn <= 800  # downsampled on the server: a few hundred points for 17,000 samples
@@ -43,6 +43,38 @@ async def test_point_page__a_day_of_5_s_samples_is_charted_with_min_max_avg(page
     assert csv.headers["content-type"].startswith("text/csv")
     assert (await csv.text()).count("meter-1.power_kw") > 17_000
     await screenshot(page, "point-chart")
+
+
+async def test_point_page__a_week_is_charted_from_the_rollups_past_the_raw_samples(
+    page: Page, ui_hub: RunningHub
+):
+    hub = ui_hub.hub
+    point_id = "meter-1.power_kw"  # the simulator's readings stay well below the spike
+    end = int(time.time() * 1000) - DAY_MS  # older than the raw samples the chart of a day reads
+    good = QUALITY_CODES[Quality.GOOD]
+    for ts in range(end - 6 * DAY_MS, end, 300_000):  # every 5 minutes for 6 days
+        hub.store.add(point_id, ts, 100.0 + (ts // 300_000) % 7, good)
+    hub.store.add(point_id, end - 3 * DAY_MS + 1, 500.0, good)  # a spike the averages hide
+    assert await hub.store.flush()
+
+    await login(page, "vera")
+    await page.goto(f"/points/{point_id}")
+    await page.get_by_role("navigation", name="Chart span").get_by_role("link", name="7d").click()
+    chart = page.get_by_role("img", name="power_kw, last 7 days")
+    await expect(chart).to_be_visible()
+    await expect(page.get_by_role("heading", name="Last 7 days")).to_be_visible()
+    assert await chart.locator("path.band").get_attribute("d")
+    assert 250 < int(await chart.get_attribute("data-drawn") or 0) <= 336  # 30-minute buckets
+    stats = page.locator("#chart-stats")
+    await expect(stats).to_contain_text("30-minute rollups")
+    assert "500" in await stats.inner_text()  # the spike is in the band's maximum
+    link = page.get_by_role("link", name="Download CSV (30-minute min, max, avg, last, count, 7 days)")
+    csv = await page.request.get(await link.get_attribute("href") or "")
+    assert csv.status == 200
+    lines = (await csv.text()).splitlines()
+    assert lines[0].endswith("min,max,avg,last,count")
+    assert 250 < len(lines) - 1 <= 337
+    await screenshot(page, "point-chart-week")
 
 
 async def test_write__a_setpoint_is_confirmed_then_written_and_acknowledged(page: Page, ui_hub: RunningHub):

@@ -53,6 +53,17 @@ async def test_devices__htmx_gets_only_the_filtered_rows(ui_hub: RunningHub):
             assert "No device matches." in await answer.text()
 
 
+async def test_point_page__an_unknown_range_is_a_400_naming_the_choices(ui_hub: RunningHub):
+    async with (
+        await logged_in(ui_hub, "vera") as http,
+        http.get("/points/ahu-1.supply_air_setpoint?range=2y") as answer,
+    ):
+        assert answer.status == 400
+        html = await answer.text()
+    assert "range: expected one of 1h, 6h, 24h, 7d, 30d, got &#39;2y&#39;" in html
+    assert "Last 24 hours" in html  # with the default chart
+
+
 async def test_unknown_device_and_point__404_pages(ui_hub: RunningHub):
     async with await logged_in(ui_hub, "vera") as http:
         for path in ("/devices/nope", "/points/nope.x"):
