@@ -170,8 +170,11 @@ async def test_designer__build_save_deploy_and_the_flow_writes_the_simulator(pag
     await page.goto("/flows")
     row = page.get_by_role("table", name="Flows").locator('tr[data-flow="designer_e2e"]')
     await expect(row).to_contain_text("running")
+    await expect(page.get_by_role("button", name="Start designer_e2e", exact=True)).to_be_disabled()
     await page.get_by_role("button", name="Stop designer_e2e").click()
     await expect(row).to_contain_text("stopped")
+    await expect(page.get_by_role("button", name="Stop designer_e2e", exact=True)).to_be_disabled()
+    await expect(page.get_by_role("button", name="Start designer_e2e", exact=True)).to_be_enabled()
     assert (await slots(ui_hub, POINT))[11] is None  # stopping relinquished its priority
     await screenshot(page, "flows")
     assert not errors  # no script error on any page
