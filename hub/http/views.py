@@ -26,7 +26,6 @@ class DeviceSummary:
     device: Device
     state: DeviceState
     points: int
-    read_errors: int | None  # None: not polled
     last_seen_text: str
 
 
@@ -111,12 +110,8 @@ async def device_page(request: web.Request) -> web.Response:
 
 def _summary(hub: Hub, device: Device, now: float) -> DeviceSummary:
     state = hub.points.device_state(device.id)
-    try:
-        read_errors: int | None = hub.poller.device_stats(device.id).read_errors
-    except KeyError:
-        read_errors = None
     seen = "never" if state.last_seen is None else f"{format_age(max(0.0, now - state.last_seen))} ago"
-    return DeviceSummary(device, state, sum(1 for _ in hub.points.points(device.id)), read_errors, seen)
+    return DeviceSummary(device, state, sum(1 for _ in hub.points.points(device.id)), seen)
 
 
 @routes.get("/live/broker")
