@@ -138,7 +138,8 @@ class Sessions:
         return now >= self.expires_at(session)
 
     def _forget(self, key: str) -> None:
-        del self._sessions[key]
+        """Drop a session from memory; one already gone (two logouts at once, say) is no error."""
+        self._sessions.pop(key, None)
         self._stored_seen.pop(key, None)
 
     def _drop_expired(self) -> None:
